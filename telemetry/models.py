@@ -1,0 +1,220 @@
+"""Stored telemetry and the counts kept beside it.
+
+Raw record tables are large (tens of millions of rows); every screen reads the small count tables,
+which ingestion maintains in the same transaction as the records.
+"""
+
+from django.db import models
+
+from telemetry.policy import Client
+from tenants.models import Pool, Tenant, TenantScopedQuerySet
+
+# Bounds of the string fields a client may send (the README lists them for client authors).
+SHORT = 64
+NAME = 128
+FQDN = 253
+THREAD_ID = 256
+ERROR_LOG = 32 * 1024
+
+
+class Outcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    DROPPED = "dropped", "Dropped by policy"
+    REJECTED = "rejected", "Rejected as malformed"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+# Ledger values for a rejected record whose category or client is not a known one (api.md).
+UNKNOWN = "unknown"
+INVALID_REASON = "invalid"
+
+
+class CensusRecord(models.Model):
+    """Always collected, identifies nobody: no tenant, no pool, no client-chosen record id."""
+
+    day = models.DateField()
+    timestamp = models.DateTimeField()
+    client = models.CharField(max_length=16, choices=Client.choices)
+    app_name = models.CharField(max_length=SHORT)
+    device_model = models.CharField(max_length=NAME)
+    os_name = models.CharField(max_length=SHORT)
+    os_version = models.CharField(max_length=SHORT)
+    user_language = models.CharField(max_length=SHORT)
+    user_hash = models.CharField(max_length=64, help_text="The client's hash of the user ID, hashed again (keyed).")
+    device_id = models.UUIDField()
+    sign_in_attempts = models.PositiveIntegerField(default=0)
+    sign_in_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-day", "-id"], name="census_day"),
+            models.Index(fields=["app_name", "-day"], name="census_app_day"),
+            models.Index(fields=["os_name", "os_version", "-day"], name="census_os_day"),
+            models.Index(fields=["user_language", "-day"], name="census_language_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_name} on {self.os_name} {self.os_version} ({self.day})"
+
+
+class UsageRecord(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
+    record_id = models.UUIDField()
+    day = models.DateField()
+    timestamp = models.DateTimeField()
+    client = models.CharField(max_length=16, choices=Client.choices)
+    ims_sent = models.PositiveIntegerField(default=0)
+    ims_received = models.PositiveIntegerField(default=0)
+    meeting_join_attempts = models.PositiveIntegerField(default=0)
+    meeting_join_successes = models.PositiveIntegerField(default=0)
+    call_minutes = models.PositiveIntegerField(default=0)
+    federation_partner = models.CharField(max_length=FQDN, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-day", "-id"], name="usage_tenant_day"),
+            models.Index(fields=["pool", "-day"], name="usage_pool_day"),
+            models.Index(fields=["-day", "-id"], name="usage_day"),
+            models.Index(fields=["record_id"], name="usage_record_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"usage {self.record_id}"
+
+
+class ErrorReport(models.Model):
+    """An error report. The user ID and SIP URI are stored only as keyed hashes, the IP as its network."""
+
+    class Direction(models.TextChoices):
+        INCOMING = "incoming", "Incoming"
+        OUTGOING = "outgoing", "Outgoing"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
+    record_id = models.UUIDField()
+    day = models.DateField()
+    timestamp = models.DateTimeField()
+    client = models.CharField(max_length=16, choices=Client.choices)
+    user_hash = models.CharField(max_length=64)
+    message_direction = models.CharField(max_length=8, choices=Direction.choices)
+    conversation_state = models.CharField(max_length=SHORT)
+    conversation_thread_id = models.CharField(max_length=THREAD_ID, blank=True)
+    error_code = models.CharField(max_length=NAME)
+    error_log = models.TextField(blank=True)
+    ip_network = models.CharField(max_length=64, blank=True, help_text="/24 (IPv4) or /48 (IPv6) network.")
+    sip_uri_hash = models.CharField(max_length=64, blank=True)
+    os_name = models.CharField(max_length=SHORT, blank=True)
+    crash = models.BooleanField(default=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-day", "-id"], name="error_tenant_day"),
+            models.Index(fields=["-day", "-id"], name="error_day"),
+            models.Index(fields=["user_hash", "-day"], name="error_user_day"),
+            models.Index(fields=["conversation_thread_id"], name="error_thread"),
+            models.Index(fields=["error_code", "-day"], name="error_code_day"),
+            models.Index(fields=["pool", "-day"], name="error_pool_day"),
+            models.Index(fields=["record_id"], name="error_record_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.error_code} ({self.day})"
+
+
+class RecordReceipt(models.Model):
+    """The record ids a tenant has sent and were accepted or dropped: what makes ingestion idempotent.
+
+    Kept apart from the record tables so that a census record carries no client-chosen id that could
+    link it back to a tenant.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    record_id = models.UUIDField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "record_id"], name="receipt_unique_per_tenant")]
+
+    def __str__(self) -> str:
+        return str(self.record_id)
+
+
+class IngestionCount(models.Model):
+    """The ledger: records per tenant, day, category, client, outcome and reason."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    category = models.CharField(max_length=16)  # a Category value, or "unknown"
+    client = models.CharField(max_length=16)  # a Client value, or "unknown"
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    records = models.BigIntegerField(default=0)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "category", "client", "outcome", "reason"], name="ingestion_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.category}/{self.client} {self.outcome}: {self.records}"
+
+
+class UsageDailySum(models.Model):
+    """Stored usage summed per tenant, pool and day."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    records = models.BigIntegerField(default=0)
+    ims_sent = models.BigIntegerField(default=0)
+    ims_received = models.BigIntegerField(default=0)
+    meeting_join_attempts = models.BigIntegerField(default=0)
+    meeting_join_successes = models.BigIntegerField(default=0)
+    call_minutes = models.BigIntegerField(default=0)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "pool", "day"], name="usage_daily_sum_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.pool_id}"
+
+
+class FederationPartnerDailyCount(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    partner = models.CharField(max_length=FQDN)
+    records = models.BigIntegerField(default=0)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "day", "partner"], name="federation_daily_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.partner}: {self.records}"
+
+
+class ErrorCodeDailyCount(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    error_code = models.CharField(max_length=NAME)
+    records = models.BigIntegerField(default=0)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "day", "error_code"], name="error_code_daily_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.error_code}: {self.records}"

@@ -1,0 +1,361 @@
+"""Every write to tenants, topology, policies, keys and roles. Each writes its audit entry in the
+same transaction as the change; each takes keyword-only arguments and an explicit actor."""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from telemetry.policy import GLOBAL_IDENTITY
+from telemetry.pseudonymize import hash_user_id
+from tenants.models import (
+    AuditLogEntry,
+    EndUser,
+    IngestionKey,
+    Pool,
+    PortalRole,
+    Site,
+    Tenant,
+    WebServiceConfiguration,
+)
+
+
+class PortalError(Exception):
+    """A user's mistake: its message is one line, safe to show, and nothing was changed."""
+
+
+# Error messages are constants so that tests, commands and the UI agree on them.
+TENANT_EXISTS = "A tenant with the slug {slug!r} already exists."
+TENANT_SLUG_INVALID = "A tenant slug is lower-case letters, digits and hyphens: {slug!r} is not one."
+SITE_EXISTS = "Tenant {tenant!r} already has a site named {name!r}."
+SITE_NAME_INVALID = "A site name is 1 to 100 characters without ':' or surrounding spaces: {name!r} is not one."
+POOL_EXISTS = "Tenant {tenant!r} already has a pool {fqdn!r}."
+FQDN_INVALID = "{fqdn!r} is not a fully qualified domain name (like pool01.contoso.com)."
+GLOBAL_NOT_REMOVABLE = "The Global configuration cannot be removed; set it to False instead."
+CONFIGURATION_MISSING = "Tenant {tenant!r} has no web service configuration at {identity}."
+KEY_NOT_FOUND = "Tenant {tenant!r} has no active ingestion key starting with {prefix!r}."
+KEY_PREFIX_AMBIGUOUS = "More than one active key of tenant {tenant!r} starts with {prefix!r}; give more characters."
+USERNAME_EXISTS = "A sign-in named {username!r} already exists."
+ROLE_NEEDS_TENANT = "A tenant admin needs --tenant; support staff must not have one."
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FQDN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a portal user, or a management command."""
+
+    label: str
+    user: object | None = None
+
+    @classmethod
+    def for_user(cls, user) -> "Actor":
+        return cls(label=user.get_username(), user=user)
+
+    @classmethod
+    def for_command(cls, name: str) -> "Actor":
+        return cls(label=f"command:{name}")
+
+
+def _audit(
+    *, tenant: Tenant | None, actor: Actor, action: str, target: str, field: str = "", old="", new=""
+) -> AuditLogEntry:
+    return AuditLogEntry.objects.create(
+        tenant=tenant,
+        actor_user=actor.user,
+        actor=actor.label,
+        action=action,
+        target=target,
+        field=field,
+        old_value="" if old is None else str(old),
+        new_value="" if new is None else str(new),
+    )
+
+
+def normalize_fqdn(fqdn: str) -> str:
+    value = fqdn.strip().rstrip(".").lower()
+    if not FQDN_RE.match(value):
+        raise PortalError(FQDN_INVALID.format(fqdn=fqdn))
+    return value
+
+
+@transaction.atomic
+def tenant_create(*, slug: str, name: str, domain: str, actor: Actor) -> Tenant:
+    """A tenant with its Global web service configuration (MeetingUxEnableTelemetry False)."""
+    if not SLUG_RE.match(slug) or len(slug) > 63:
+        raise PortalError(TENANT_SLUG_INVALID.format(slug=slug))
+    domain = normalize_fqdn(domain)
+    if Tenant.objects.all_tenants().filter(slug=slug).exists():
+        raise PortalError(TENANT_EXISTS.format(slug=slug))
+    tenant = Tenant.objects.create(slug=slug, name=name.strip() or slug, domain=domain)
+    WebServiceConfiguration.objects.create(tenant=tenant, scope=WebServiceConfiguration.Scope.GLOBAL)
+    _audit(tenant=tenant, actor=actor, action="create_tenant", target=tenant.slug, new=f"{tenant.name} ({domain})")
+    return tenant
+
+
+@transaction.atomic
+def site_create(*, tenant: Tenant, name: str, actor: Actor) -> Site:
+    if not name or name != name.strip() or ":" in name or len(name) > 100:
+        raise PortalError(SITE_NAME_INVALID.format(name=name))
+    if tenant.sites.filter(name=name).exists():
+        raise PortalError(SITE_EXISTS.format(tenant=tenant.slug, name=name))
+    site = Site.objects.create(tenant=tenant, name=name)
+    _audit(tenant=tenant, actor=actor, action="create_site", target=f"Site:{name}", new=name)
+    return site
+
+
+@transaction.atomic
+def pool_create(*, tenant: Tenant, fqdn: str, site: Site | None = None, actor: Actor) -> Pool:
+    fqdn = normalize_fqdn(fqdn)
+    if site is not None and site.tenant_id != tenant.pk:
+        raise PortalError(f"Tenant {tenant.slug!r} has no site named {site.name!r}.")
+    if tenant.pools.filter(fqdn=fqdn).exists():
+        raise PortalError(POOL_EXISTS.format(tenant=tenant.slug, fqdn=fqdn))
+    pool = Pool.objects.create(tenant=tenant, fqdn=fqdn, site=site)
+    _audit(
+        tenant=tenant,
+        actor=actor,
+        action="create_pool",
+        target=f"Service:WebServer:{fqdn}",
+        new=f"{fqdn} in site {site.name}" if site else fqdn,
+    )
+    return pool
+
+
+@transaction.atomic
+def client_policy_set(*, tenant: Tenant, disable_automatic_send_tracing: bool, actor: Actor) -> Tenant:
+    """Set-CsClientPolicy -DisableAutomaticSendTracing: the organization-wide switch."""
+    tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
+    old = tenant.disable_automatic_send_tracing
+    if old != disable_automatic_send_tracing:
+        tenant.disable_automatic_send_tracing = disable_automatic_send_tracing
+        tenant.save(update_fields=["disable_automatic_send_tracing"])
+        _audit(
+            tenant=tenant,
+            actor=actor,
+            action="set_client_policy",
+            target="ClientPolicy",
+            field="DisableAutomaticSendTracing",
+            old=old,
+            new=disable_automatic_send_tracing,
+        )
+    return tenant
+
+
+@transaction.atomic
+def watson_set(*, tenant: Tenant, enabled: bool, actor: Actor) -> Tenant:
+    """The tenant's Windows Error Reporting (Watson) setting for Meetings App crash uploads."""
+    tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
+    old = tenant.watson_enabled
+    if old != enabled:
+        tenant.watson_enabled = enabled
+        tenant.save(update_fields=["watson_enabled"])
+        _audit(
+            tenant=tenant,
+            actor=actor,
+            action="set_watson",
+            target="WindowsErrorReporting",
+            field="WatsonEnabled",
+            old=old,
+            new=enabled,
+        )
+    return tenant
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A parsed -Identity: Global, Site:<name> or Service:WebServer:<fqdn>, resolved in one tenant."""
+
+    kind: str
+    site: Site | None = None
+    pool: Pool | None = None
+
+    @property
+    def identity(self) -> str:
+        if self.site is not None:
+            return f"Site:{self.site.name}"
+        if self.pool is not None:
+            return f"Service:WebServer:{self.pool.fqdn}"
+        return GLOBAL_IDENTITY
+
+    def lookup(self) -> dict:
+        return {"scope": self.kind, "site": self.site, "pool": self.pool}
+
+
+SCOPE_INVALID = "{identity!r} is not a scope: use Global, Site:<site name> or Service:WebServer:<pool FQDN>."
+
+
+def scope_parse(*, tenant: Tenant, identity: str) -> Scope:
+    """Resolve an -Identity in a tenant; PortalError when it is malformed or names nothing of the tenant."""
+    value = identity.strip()
+    kinds = WebServiceConfiguration.Scope
+    if value.lower() == "global":
+        return Scope(kind=kinds.GLOBAL)
+    head, _, rest = value.partition(":")
+    if head.lower() == "site" and rest:
+        site = tenant.sites.filter(name=rest).first()
+        if site is None:
+            raise PortalError(f"Tenant {tenant.slug!r} has no site named {rest!r}.")
+        return Scope(kind=kinds.SITE, site=site)
+    service, _, fqdn = rest.partition(":")
+    if head.lower() == "service" and service.lower() == "webserver" and fqdn:
+        pool = tenant.pools.filter(fqdn=fqdn.strip().rstrip(".").lower()).first()
+        if pool is None:
+            raise PortalError(f"Tenant {tenant.slug!r} has no pool {fqdn!r}.")
+        return Scope(kind=kinds.SERVICE, pool=pool)
+    raise PortalError(SCOPE_INVALID.format(identity=identity))
+
+
+@transaction.atomic
+def web_service_configuration_set(
+    *, tenant: Tenant, scope: Scope, meeting_ux_enable_telemetry: bool, actor: Actor
+) -> WebServiceConfiguration:
+    """Set-CsWebServiceConfiguration -Identity <scope> -MeetingUxEnableTelemetry; creates the scope if missing."""
+    configuration = WebServiceConfiguration.objects.select_for_update().filter(tenant=tenant, **scope.lookup()).first()
+    if configuration is None:
+        configuration = WebServiceConfiguration.objects.create(
+            tenant=tenant, meeting_ux_enable_telemetry=meeting_ux_enable_telemetry, **scope.lookup()
+        )
+        _audit(
+            tenant=tenant,
+            actor=actor,
+            action="create_web_service_configuration",
+            target=scope.identity,
+            field="MeetingUxEnableTelemetry",
+            new=meeting_ux_enable_telemetry,
+        )
+        return configuration
+    old = configuration.meeting_ux_enable_telemetry
+    if old != meeting_ux_enable_telemetry:
+        configuration.meeting_ux_enable_telemetry = meeting_ux_enable_telemetry
+        configuration.save(update_fields=["meeting_ux_enable_telemetry", "updated_at"])
+        _audit(
+            tenant=tenant,
+            actor=actor,
+            action="set_web_service_configuration",
+            target=scope.identity,
+            field="MeetingUxEnableTelemetry",
+            old=old,
+            new=meeting_ux_enable_telemetry,
+        )
+    return configuration
+
+
+@transaction.atomic
+def web_service_configuration_remove(*, tenant: Tenant, scope: Scope, actor: Actor) -> None:
+    if scope.kind == WebServiceConfiguration.Scope.GLOBAL:
+        raise PortalError(GLOBAL_NOT_REMOVABLE)
+    configuration = WebServiceConfiguration.objects.filter(tenant=tenant, **scope.lookup()).first()
+    if configuration is None:
+        raise PortalError(CONFIGURATION_MISSING.format(tenant=tenant.slug, identity=scope.identity))
+    old = configuration.meeting_ux_enable_telemetry
+    configuration.delete()
+    _audit(
+        tenant=tenant,
+        actor=actor,
+        action="remove_web_service_configuration",
+        target=scope.identity,
+        field="MeetingUxEnableTelemetry",
+        old=old,
+    )
+
+
+def _hash_ingestion_key(key: str) -> str:
+    # Keys are 256 random bits, so a plain SHA-256 cannot be brute-forced; no keyed hash is needed.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: IngestionKey
+    secret: str  # shown once, never stored
+
+
+@transaction.atomic
+def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "") -> IssuedKey:
+    while True:
+        secret = f"tpk_{secrets.token_urlsafe(32)}"
+        prefix = secret[: 4 + IngestionKey.PREFIX_LENGTH]
+        if not IngestionKey.objects.all_tenants().filter(prefix=prefix).exists():
+            break
+    key = IngestionKey.objects.create(
+        tenant=tenant, prefix=prefix, key_hash=_hash_ingestion_key(secret), label=label, created_by=actor.label
+    )
+    _audit(tenant=tenant, actor=actor, action="create_ingestion_key", target=f"{prefix}…", new=label)
+    return IssuedKey(key=key, secret=secret)
+
+
+@transaction.atomic
+def ingestion_key_revoke(*, tenant: Tenant, prefix: str, actor: Actor) -> IngestionKey:
+    prefix = prefix.strip().rstrip("…")
+    matches = list(tenant.ingestion_keys.select_for_update().filter(prefix__startswith=prefix, revoked_at=None)[:2])
+    if not prefix or not matches:
+        raise PortalError(KEY_NOT_FOUND.format(tenant=tenant.slug, prefix=prefix))
+    if len(matches) > 1:
+        raise PortalError(KEY_PREFIX_AMBIGUOUS.format(tenant=tenant.slug, prefix=prefix))
+    key = matches[0]
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    _audit(
+        tenant=tenant, actor=actor, action="revoke_ingestion_key", target=f"{key.prefix}…", old="active", new="revoked"
+    )
+    return key
+
+
+def ingestion_key_authenticate(*, secret: str) -> Tenant | None:
+    """The tenant of an active key, or None for a missing, unknown or revoked one."""
+    if not secret:
+        return None
+    key = (
+        IngestionKey.objects.all_tenants()
+        .select_related("tenant")
+        .filter(key_hash=_hash_ingestion_key(secret), revoked_at=None)
+        .first()
+    )
+    return key.tenant if key else None
+
+
+@transaction.atomic
+def portal_user_create(*, username: str, password: str, role: str, tenant: Tenant | None, actor: Actor):
+    """A sign-in of the web UI with its role. Tenant admins and support staff are staff users."""
+    if (role == PortalRole.Role.TENANT_ADMIN) != (tenant is not None):
+        raise PortalError(ROLE_NEEDS_TENANT)
+    if role not in PortalRole.Role.values:
+        raise PortalError(f"{role!r} is not a role: use tenant_admin or support.")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise PortalError(USERNAME_EXISTS.format(username=username))
+    user = user_model(username=username, is_staff=True)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise PortalError("The password is too weak: " + " ".join(error.messages)) from None
+    user.set_password(password)
+    try:
+        user.save()
+    except IntegrityError:
+        raise PortalError(USERNAME_EXISTS.format(username=username)) from None
+    PortalRole.objects.create(user=user, role=role, tenant=tenant)
+    _audit(tenant=tenant, actor=actor, action="create_portal_user", target=username, new=role)
+    return user
+
+
+@transaction.atomic
+def end_user_set_error_reporting(*, tenant: Tenant, user_id: str, opted_in: bool) -> EndUser:
+    """The end user's own opt-in, as their client sends it. Creates the user on first use.
+
+    Only the keyed hash of the user ID is stored. Not audited: it is the user's choice, not a policy.
+    """
+    end_user, _ = EndUser.objects.select_for_update().get_or_create(tenant=tenant, user_hash=hash_user_id(user_id))
+    if end_user.error_reporting_opted_in != opted_in or end_user.opt_in_changed_at is None:
+        end_user.error_reporting_opted_in = opted_in
+        end_user.opt_in_changed_at = timezone.now()
+        end_user.save(update_fields=["error_reporting_opted_in", "opt_in_changed_at"])
+    return end_user
