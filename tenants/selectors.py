@@ -33,3 +33,14 @@ def pools_with_effective_meeting_ux(*, tenant: Tenant) -> list[tuple[Pool, Meeti
 def end_user_find(*, tenant: Tenant, user_id: str) -> EndUser | None:
     """Find an end user by their typed user ID: the ID is hashed and the hash looked up."""
     return EndUser.objects.filter(tenant=tenant, user_hash=hash_user_id(user_id)).first()
+
+
+def web_service_configurations_ordered(*, tenant: Tenant) -> list[WebServiceConfiguration]:
+    """A tenant's configurations as Get-CsWebServiceConfiguration lists them: Global, sites, services."""
+    rank = {
+        WebServiceConfiguration.Scope.GLOBAL: 0,
+        WebServiceConfiguration.Scope.SITE: 1,
+        WebServiceConfiguration.Scope.SERVICE: 2,
+    }
+    rows = WebServiceConfiguration.objects.filter(tenant=tenant).select_related("site", "pool")
+    return sorted(rows, key=lambda row: (rank[row.scope], row.identity.casefold()))

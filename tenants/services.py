@@ -43,6 +43,13 @@ KEY_NOT_FOUND = "Tenant {tenant!r} has no active ingestion key starting with {pr
 KEY_PREFIX_AMBIGUOUS = "More than one active key of tenant {tenant!r} starts with {prefix!r}; give more characters."
 USERNAME_EXISTS = "A sign-in named {username!r} already exists."
 ROLE_NEEDS_TENANT = "A tenant admin needs --tenant; support staff must not have one."
+ROLE_INVALID = "{role!r} is not a role: use tenant_admin or support."
+USERNAME_INVALID = "A user name is 1 to 150 letters, digits and @.+-_ characters: {username!r} is not one."
+TENANT_MISSING = "Tenant {slug!r} does not exist."
+TENANT_NAME_INVALID = "A tenant name is at most 200 characters."
+SITE_MISSING = "Tenant {tenant!r} has no site named {name!r}."
+POOL_MISSING = "Tenant {tenant!r} has no pool {fqdn!r}."
+KEY_LABEL_INVALID = "A key label is at most 100 characters."
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FQDN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
@@ -91,6 +98,8 @@ def tenant_create(*, slug: str, name: str, domain: str, actor: Actor) -> Tenant:
     """A tenant with its Global web service configuration (MeetingUxEnableTelemetry False)."""
     if not SLUG_RE.match(slug) or len(slug) > 63:
         raise PortalError(TENANT_SLUG_INVALID.format(slug=slug))
+    if len(name.strip()) > Tenant._meta.get_field("name").max_length:
+        raise PortalError(TENANT_NAME_INVALID)
     domain = normalize_fqdn(domain)
     if Tenant.objects.all_tenants().filter(slug=slug).exists():
         raise PortalError(TENANT_EXISTS.format(slug=slug))
@@ -115,7 +124,7 @@ def site_create(*, tenant: Tenant, name: str, actor: Actor) -> Site:
 def pool_create(*, tenant: Tenant, fqdn: str, site: Site | None = None, actor: Actor) -> Pool:
     fqdn = normalize_fqdn(fqdn)
     if site is not None and site.tenant_id != tenant.pk:
-        raise PortalError(f"Tenant {tenant.slug!r} has no site named {site.name!r}.")
+        raise PortalError(SITE_MISSING.format(tenant=tenant.slug, name=site.name))
     if tenant.pools.filter(fqdn=fqdn).exists():
         raise PortalError(POOL_EXISTS.format(tenant=tenant.slug, fqdn=fqdn))
     pool = Pool.objects.create(tenant=tenant, fqdn=fqdn, site=site)
@@ -202,13 +211,13 @@ def scope_parse(*, tenant: Tenant, identity: str) -> Scope:
     if head.lower() == "site" and rest:
         site = tenant.sites.filter(name=rest).first()
         if site is None:
-            raise PortalError(f"Tenant {tenant.slug!r} has no site named {rest!r}.")
+            raise PortalError(SITE_MISSING.format(tenant=tenant.slug, name=rest))
         return Scope(kind=kinds.SITE, site=site)
     service, _, fqdn = rest.partition(":")
     if head.lower() == "service" and service.lower() == "webserver" and fqdn:
         pool = tenant.pools.filter(fqdn=fqdn.strip().rstrip(".").lower()).first()
         if pool is None:
-            raise PortalError(f"Tenant {tenant.slug!r} has no pool {fqdn!r}.")
+            raise PortalError(POOL_MISSING.format(tenant=tenant.slug, fqdn=fqdn))
         return Scope(kind=kinds.SERVICE, pool=pool)
     raise PortalError(SCOPE_INVALID.format(identity=identity))
 
@@ -280,6 +289,8 @@ class IssuedKey:
 
 @transaction.atomic
 def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "") -> IssuedKey:
+    if len(label) > IngestionKey._meta.get_field("label").max_length:
+        raise PortalError(KEY_LABEL_INVALID)
     while True:
         secret = f"tpk_{secrets.token_urlsafe(32)}"
         prefix = secret[: 4 + IngestionKey.PREFIX_LENGTH]
@@ -325,11 +336,18 @@ def ingestion_key_authenticate(*, secret: str) -> Tenant | None:
 @transaction.atomic
 def portal_user_create(*, username: str, password: str, role: str, tenant: Tenant | None, actor: Actor):
     """A sign-in of the web UI with its role. Tenant admins and support staff are staff users."""
+    if role not in PortalRole.Role.values:
+        raise PortalError(ROLE_INVALID.format(role=role))
     if (role == PortalRole.Role.TENANT_ADMIN) != (tenant is not None):
         raise PortalError(ROLE_NEEDS_TENANT)
-    if role not in PortalRole.Role.values:
-        raise PortalError(f"{role!r} is not a role: use tenant_admin or support.")
     user_model = get_user_model()
+    # Checked here, not left to the database: PostgreSQL would reject a long name with a DataError.
+    try:
+        user_model.username_validator(username)
+    except ValidationError:
+        raise PortalError(USERNAME_INVALID.format(username=username)) from None
+    if not username or len(username) > user_model._meta.get_field("username").max_length:
+        raise PortalError(USERNAME_INVALID.format(username=username))
     if user_model.objects.filter(username=username).exists():
         raise PortalError(USERNAME_EXISTS.format(username=username))
     user = user_model(username=username, is_staff=True)
