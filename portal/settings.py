@@ -121,6 +121,8 @@ AXES_RESET_ON_SUCCESS = True
 # Quiet: otherwise every process (each management command) starts with an INFO line on stderr, and a
 # command's error must be the one line a script sees there.
 AXES_VERBOSE = False
+# Axes keys attempts by the client's /24 (IPv4) or /48 (IPv6) network, never its full address.
+AXES_CLIENT_IP_CALLABLE = "portal.security.client_network"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
