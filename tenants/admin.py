@@ -1,0 +1,422 @@
+"""The admin portal of tenants: policies, topology, end users, ingestion keys and the audit log.
+
+Scoping and permissions live in tenants/admin_base.py; every write below is a call to
+tenants/services.py with the signed-in user as the actor, so the audit log records it.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
+
+from telemetry.policy import DEFAULT_IDENTITY
+from telemetry.pseudonymize import hash_user_id, mask_pseudonym
+from tenants import services
+from tenants.admin_base import (
+    StopCollectionConfirmationMixin,
+    TenantScopedAdmin,
+    actor_of,
+    is_superuser,
+)
+from tenants.forms import (
+    IngestionKeyAddForm,
+    PoolAddForm,
+    SiteAddForm,
+    TenantAddForm,
+    TenantPolicyForm,
+    WebServiceConfigurationAddForm,
+    WebServiceConfigurationChangeForm,
+    meeting_ux_stopping_changes,
+    on_off,
+)
+from tenants.models import AuditLogEntry, EndUser, IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
+from tenants.selectors import meeting_ux_configurations, pools_with_effective_meeting_ux
+
+CENSUS_EXPLANATION = (
+    "Always on. Census data (app, device model, OS, language, sign-in counts) identifies neither the "
+    "organization nor the user, so no one can switch it off: not tenant admins, not users."
+)
+SCOPE_RANK = {
+    WebServiceConfiguration.Scope.GLOBAL: 0,
+    WebServiceConfiguration.Scope.SITE: 1,
+    WebServiceConfiguration.Scope.SERVICE: 2,
+}
+
+
+def adopt(form_instance, saved) -> None:
+    """Make the admin's unsaved form instance the row a service saved, for Django's log and redirect."""
+    form_instance.__dict__.update(saved.__dict__)
+
+
+def with_viewer(form_class, request):
+    """The admin's form class bound to the viewer whose visible rows limit its choices."""
+    return type(form_class.__name__, (form_class,), {"viewer": request.user})
+
+
+@admin.register(Tenant)
+class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
+    tenant_admin_may_change = True
+    list_display = ("name", "slug", "domain", "usage_collection", "watson_uploads")
+    search_fields = ("name", "slug", "domain")
+    change_form_template = "admin/tenants/tenant/change_form.html"
+
+    def get_list_display(self, request):
+        return self.list_display
+
+    def get_list_filter(self, request):
+        return ()
+
+    def has_add_permission(self, request):
+        return is_superuser(request)
+
+    def has_delete_permission(self, request, obj=None):
+        # No service deletes a tenant: a cascade would erase its audit log with it.
+        return False
+
+    @admin.display(description="Usage data collection")
+    def usage_collection(self, obj):
+        return on_off(obj.usage_collection_enabled)
+
+    @admin.display(description="Windows crash uploads")
+    def watson_uploads(self, obj):
+        return on_off(obj.watson_enabled)
+
+    @admin.display(description="Census")
+    def census(self, obj):
+        return CENSUS_EXPLANATION
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = TenantPolicyForm if obj is not None else TenantAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["slug", "name", "domain"]})]
+        if self.has_change_permission(request, obj):
+            policies = ["usage_collection_enabled", "census", "watson_uploads_enabled"]
+        else:
+            policies = ["usage_collection", "census", "watson_uploads"]
+        return [("Organization", {"fields": ["name", "slug", "domain"]}), ("Policies", {"fields": policies})]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("name", "slug", "domain", "usage_collection", "census", "watson_uploads")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self.meeting_ux_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def meeting_ux_context(self, request, tenant) -> dict:
+        configuration_admin = self.admin_site.get_model_admin(WebServiceConfiguration)
+        configurations = sorted(
+            WebServiceConfiguration.objects.filter(tenant=tenant).select_related("site", "pool"),
+            key=lambda row: (SCOPE_RANK[row.scope], row.identity.casefold()),
+        )
+        return {
+            "meeting_ux_configurations": [
+                {
+                    "identity": row.identity,
+                    "value": on_off(row.meeting_ux_enable_telemetry),
+                    "url": reverse("admin:tenants_webserviceconfiguration_change", args=[row.pk]),
+                }
+                for row in configurations
+            ],
+            "meeting_ux_pools": [
+                {
+                    "fqdn": pool.fqdn,
+                    "site": pool.site.name if pool.site_id else "",
+                    "value": on_off(setting.enabled),
+                    "decided_by": "Default (no configuration applies)"
+                    if setting.identity == DEFAULT_IDENTITY
+                    else setting.identity,
+                }
+                for pool, setting in pools_with_effective_meeting_ux(tenant=tenant)
+            ],
+            "meeting_ux_add_url": reverse("admin:tenants_webserviceconfiguration_add")
+            if configuration_admin.has_add_permission(request)
+            else None,
+        }
+
+    def stopping_changes(self, request, obj, form):
+        return form.stopping_changes() if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_of(request)
+        if not change:
+            adopt(obj, services.tenant_create(**form.cleaned_data, actor=actor))
+            return
+        services.client_policy_set(
+            tenant=obj,
+            disable_automatic_send_tracing=not form.cleaned_data["usage_collection_enabled"],
+            actor=actor,
+        )
+        services.watson_set(tenant=obj, enabled=form.cleaned_data["watson_uploads_enabled"], actor=actor)
+
+
+@admin.register(WebServiceConfiguration)
+class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
+    tenant_admin_may_add = True
+    tenant_admin_may_change = True
+    tenant_admin_may_delete = True
+    list_display = ("scope_identity", "meeting_ux_telemetry", "updated_at")
+    list_select_related = ("tenant", "site", "pool")
+    readonly_fields = ("scope_identity", "meeting_ux_telemetry", "updated_at", "tenant")
+    # Removing goes one configuration at a time, through its confirmation page.
+    actions = None
+
+    @admin.display(description="Scope")
+    def scope_identity(self, obj):
+        return obj.identity
+
+    @admin.display(description="Meetings App telemetry")
+    def meeting_ux_telemetry(self, obj):
+        return on_off(obj.meeting_ux_enable_telemetry)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.scope == WebServiceConfiguration.Scope.GLOBAL:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = WebServiceConfigurationChangeForm if obj is not None else WebServiceConfigurationAddForm
+        return with_viewer(super().get_form(request, obj, change, **kwargs), request)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            chooser = ["owner_tenant"] if self.tenant_field_needed(request) else []
+            return [*chooser, "scope_kind", "scope_site", "scope_pool", "meeting_ux"]
+        value = "meeting_ux" if self.has_change_permission(request, obj) else "meeting_ux_telemetry"
+        return ["tenant", "scope_identity", value, "updated_at"]
+
+    def _tenant_of_new(self, request, form):
+        if self.tenant_field_needed(request):
+            return form.cleaned_data["owner_tenant"]
+        return self.tenant_for_write(request, form)
+
+    def stopping_changes(self, request, obj, form):
+        if obj is not None:
+            return meeting_ux_stopping_changes(
+                tenant=obj.tenant,
+                identity=obj.identity,
+                old_value=obj.meeting_ux_enable_telemetry,
+                new_value=form.cleaned_data["meeting_ux"],
+            )
+        tenant = self._tenant_of_new(request, form)
+        identity = form.scope().identity
+        return meeting_ux_stopping_changes(
+            tenant=tenant,
+            identity=identity,
+            old_value=meeting_ux_configurations(tenant=tenant).get(identity),
+            new_value=form.cleaned_data["meeting_ux"],
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            tenant = obj.tenant
+            scope = services.Scope(kind=obj.scope, site=obj.site, pool=obj.pool)
+        else:
+            tenant = self._tenant_of_new(request, form)
+            scope = form.scope()
+        saved = services.web_service_configuration_set(
+            tenant=tenant,
+            scope=scope,
+            meeting_ux_enable_telemetry=form.cleaned_data["meeting_ux"],
+            actor=actor_of(request),
+        )
+        adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.web_service_configuration_remove(
+            tenant=obj.tenant,
+            scope=services.Scope(kind=obj.scope, site=obj.site, pool=obj.pool),
+            actor=actor_of(request),
+        )
+
+    def render_delete_form(self, request, context):
+        obj = context["object"]
+        context["stops"] = meeting_ux_stopping_changes(
+            tenant=obj.tenant, identity=obj.identity, old_value=obj.meeting_ux_enable_telemetry, new_value=None
+        )
+        return super().render_delete_form(request, context)
+
+
+@admin.register(Site)
+class SiteAdmin(TenantScopedAdmin):
+    tenant_admin_may_add = True
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    form = SiteAddForm
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["tenant", "name"] if self.tenant_field_needed(request) else ["name"]
+        return ["tenant", "name", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        site = services.site_create(
+            tenant=self.tenant_for_write(request, form), name=form.cleaned_data["name"], actor=actor_of(request)
+        )
+        adopt(obj, site)
+
+
+@admin.register(Pool)
+class PoolAdmin(TenantScopedAdmin):
+    tenant_admin_may_add = True
+    list_display = ("fqdn", "site", "created_at")
+    list_select_related = ("tenant", "site")
+    search_fields = ("fqdn",)
+    autocomplete_fields = ("site",)
+    form = PoolAddForm
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["tenant", "fqdn", "site"] if self.tenant_field_needed(request) else ["fqdn", "site"]
+        return ["tenant", "fqdn", "site", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        pool = services.pool_create(
+            tenant=self.tenant_for_write(request, form),
+            fqdn=form.cleaned_data["fqdn"],
+            site=form.cleaned_data.get("site"),
+            actor=actor_of(request),
+        )
+        adopt(obj, pool)
+
+
+@admin.register(EndUser)
+class EndUserAdmin(TenantScopedAdmin):
+    """Read-only for everyone: the opt-in is the user's own choice, made from their client."""
+
+    list_display = ("pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")
+    list_filter = ("error_reporting_opted_in",)
+    fields = ("tenant", "pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")
+    # Present so that Django shows the search box; get_search_results never matches it as text.
+    search_fields = ("user_hash",)
+    search_help_text = "Type a user ID: it is matched by its keyed hash; the ID itself is neither stored nor shown."
+
+    @admin.display(description="Pseudonym")
+    def pseudonym(self, obj):
+        return mask_pseudonym(obj.user_hash)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(user_hash=hash_user_id(search_term)), False
+
+
+@admin.register(IngestionKey)
+class IngestionKeyAdmin(TenantScopedAdmin):
+    """Keys are created and revoked, never edited; the secret is shown once, the hash never."""
+
+    tenant_admin_may_add = True
+    list_display = ("shown_prefix", "label", "created_at", "created_by", "status")
+    search_fields = ("prefix", "label")
+    readonly_fields = ("shown_prefix", "status", "created_at", "created_by", "revoked_at")
+    actions = ("revoke_selected",)
+    form = IngestionKeyAddForm
+    created_template = "admin/tenants/ingestionkey/created.html"
+    revoke_template = "admin/tenants/ingestionkey/revoke_confirmation.html"
+
+    @admin.display(description="Key", ordering="prefix")
+    def shown_prefix(self, obj):
+        return f"{obj.prefix}…"
+
+    @admin.display(description="Status")
+    def status(self, obj):
+        return "Active" if obj.is_active else f"Revoked {obj.revoked_at:%Y-%m-%d %H:%M} UTC"
+
+    def has_revoke_permission(self, request, obj=None):
+        return self._may_write(request, True)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["tenant", "label"] if self.tenant_field_needed(request) else ["label"]
+        return ["tenant", "shown_prefix", "label", "status", "created_at", "created_by"]
+
+    def save_model(self, request, obj, form, change):
+        issued = services.ingestion_key_create(
+            tenant=self.tenant_for_write(request, form), label=form.cleaned_data["label"], actor=actor_of(request)
+        )
+        adopt(obj, issued.key)
+        # Handed to response_add on the request's own object, never kept anywhere.
+        obj.issued_secret = issued.secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Ingestion key created",
+            "opts": self.opts,
+            "key": obj,
+            "secret": obj.issued_secret,
+            "changelist_url": reverse("admin:tenants_ingestionkey_changelist"),
+        }
+        response = TemplateResponse(request, self.created_template, context)
+        add_never_cache_headers(response)
+        return response
+
+    def get_urls(self):
+        revoke = self.admin_site.admin_view(self.revoke_view)
+        return [path("<path:object_id>/revoke/", revoke, name="tenants_ingestionkey_revoke"), *super().get_urls()]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.is_active and self.has_revoke_permission(request, obj):
+            context["revoke_url"] = reverse("admin:tenants_ingestionkey_revoke", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def revoke_view(self, request, object_id):
+        key = self.get_object(request, unquote(object_id))
+        if not self.has_revoke_permission(request, key):
+            raise PermissionDenied
+        change_url = reverse("admin:tenants_ingestionkey_change", args=[key.pk])
+        if not key.is_active:
+            self.message_user(request, f"The key {key.prefix}… is already revoked.", messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            self._revoke(request, [key])
+            return HttpResponseRedirect(change_url)
+        return self._revoke_confirmation(request, [key], cancel_url=change_url)
+
+    @admin.action(description="Revoke selected ingestion keys", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        keys = list(queryset.filter(revoked_at=None).select_related("tenant"))
+        if not keys:
+            self.message_user(request, "None of the selected keys is active.", messages.WARNING)
+            return None
+        if request.POST.get("confirm") == "yes":
+            self._revoke(request, keys)
+            return None
+        return self._revoke_confirmation(
+            request, keys, cancel_url=reverse("admin:tenants_ingestionkey_changelist"), action="revoke_selected"
+        )
+
+    def _revoke(self, request, keys) -> None:
+        actor = actor_of(request)
+        for key in keys:
+            services.ingestion_key_revoke(tenant=key.tenant, prefix=key.prefix, actor=actor)
+        prefixes = ", ".join(f"{key.prefix}…" for key in keys)
+        self.message_user(request, f"Revoked: {prefixes}. Clients using them are refused from now on.")
+
+    def _revoke_confirmation(self, request, keys, *, cancel_url, action=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Revoke ingestion keys?",
+            "opts": self.opts,
+            "keys": keys,
+            "action": action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": cancel_url,
+        }
+        return TemplateResponse(request, self.revoke_template, context)
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(TenantScopedAdmin):
+    list_display = ("created_at", "actor", "action", "target", "field", "old_value", "new_value")
+    list_filter = ("action",)
+    search_fields = ("target", "actor")
+    fields = ("created_at", "tenant", "actor", "action", "target", "field", "old_value", "new_value")

@@ -1,0 +1,185 @@
+"""Admin forms: policies as people think of them. They validate and describe; services write."""
+
+from django import forms
+
+from telemetry.policy import resolve_meeting_ux
+from tenants.models import IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
+from tenants.scoping import admin_tenant_id
+from tenants.selectors import meeting_ux_configurations
+from tenants.services import Scope
+
+ON_OFF = [(True, "On"), (False, "Off")]
+
+
+def on_off_field(*, label: str, help_text: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=ON_OFF,
+        coerce=lambda value: value in (True, "True"),
+        widget=forms.RadioSelect,
+        help_text=help_text,
+    )
+
+
+def on_off(value: bool) -> str:
+    return "On" if value else "Off"
+
+
+USAGE_HELP = (
+    "Off stops usage data AND error reporting for every user of the organization "
+    "(the client policy DisableAutomaticSendTracing). Users cannot turn it back on for themselves."
+)
+WATSON_HELP = "Windows crash uploads from the Meetings App (Windows Error Reporting, Watson)."
+MEETING_UX_HELP = (
+    "Telemetry and error reports from the Meetings App and the join launcher pages for meetings hosted "
+    "on the pools this scope covers (MeetingUxEnableTelemetry). The most specific scope wins: pool, "
+    "then site, then Global; with none, it is off."
+)
+
+
+class ViewerScopedForm(forms.ModelForm):
+    """A form whose choices are limited to what its viewer may see (set per request by the admin)."""
+
+    viewer = None
+
+
+class TenantAddForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "domain"]
+
+
+class TenantPolicyForm(forms.ModelForm):
+    usage_collection_enabled = on_off_field(label="Usage data collection", help_text=USAGE_HELP)
+    watson_uploads_enabled = on_off_field(label="Windows crash uploads", help_text=WATSON_HELP)
+
+    class Meta:
+        model = Tenant
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["usage_collection_enabled"].initial = self.instance.usage_collection_enabled
+        self.fields["watson_uploads_enabled"].initial = self.instance.watson_enabled
+
+    def stopping_changes(self) -> list[str]:
+        """What this change stops collecting, in words; empty when it stops nothing."""
+        stops = []
+        if self.instance.usage_collection_enabled and not self.cleaned_data["usage_collection_enabled"]:
+            stops.append("Usage data and error reports stop for every user of the organization.")
+        if self.instance.watson_enabled and not self.cleaned_data["watson_uploads_enabled"]:
+            stops.append("Windows crash uploads from the Meetings App stop.")
+        return stops
+
+
+class WebServiceConfigurationAddForm(ViewerScopedForm):
+    owner_tenant = forms.ModelChoiceField(label="Tenant", queryset=Tenant.objects.none())
+    scope_kind = forms.ChoiceField(label="Scope", choices=WebServiceConfiguration.Scope.choices)
+    scope_site = forms.ModelChoiceField(
+        label="Site", queryset=Site.objects.none(), required=False, help_text="For the Site scope."
+    )
+    scope_pool = forms.ModelChoiceField(
+        label="Pool", queryset=Pool.objects.none(), required=False, help_text="For the Pool scope."
+    )
+    meeting_ux = on_off_field(label="Meetings App telemetry", help_text=MEETING_UX_HELP)
+
+    class Meta:
+        model = WebServiceConfiguration
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if admin_tenant_id(self.viewer) is not None:
+            # A tenant admin's configurations belong to their tenant; only superusers choose.
+            del self.fields["owner_tenant"]
+        else:
+            self.fields["owner_tenant"].queryset = Tenant.objects.visible_to(self.viewer)
+        self.fields["scope_site"].queryset = Site.objects.visible_to(self.viewer)
+        self.fields["scope_pool"].queryset = Pool.objects.visible_to(self.viewer)
+        self.fields["meeting_ux"].initial = False
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, site, pool = cleaned.get("scope_kind"), cleaned.get("scope_site"), cleaned.get("scope_pool")
+        kinds = WebServiceConfiguration.Scope
+        if kind == kinds.SITE and site is None:
+            self.add_error("scope_site", "Choose the site this configuration applies to.")
+        if kind == kinds.SERVICE and pool is None:
+            self.add_error("scope_pool", "Choose the pool this configuration applies to.")
+        # Only the target of the chosen scope counts; the other choice is ignored, not an error.
+        cleaned["scope_site"] = site if kind == kinds.SITE else None
+        cleaned["scope_pool"] = pool if kind == kinds.SERVICE else None
+        tenant = cleaned.get("owner_tenant")
+        target = cleaned["scope_site"] or cleaned["scope_pool"]
+        if tenant is not None and target is not None and target.tenant_id != tenant.pk:
+            self.add_error(None, f"{target} does not belong to {tenant}.")
+        return cleaned
+
+    def scope(self) -> Scope:
+        return Scope(
+            kind=self.cleaned_data["scope_kind"],
+            site=self.cleaned_data["scope_site"],
+            pool=self.cleaned_data["scope_pool"],
+        )
+
+
+class WebServiceConfigurationChangeForm(forms.ModelForm):
+    meeting_ux = on_off_field(label="Meetings App telemetry", help_text=MEETING_UX_HELP)
+
+    class Meta:
+        model = WebServiceConfiguration
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting_ux"].initial = self.instance.meeting_ux_enable_telemetry
+
+
+def meeting_ux_stopping_pools(*, tenant: Tenant, identity: str, new_value: bool | None) -> list[Pool]:
+    """The pools whose effective MeetingUxEnableTelemetry would turn from on to off if the
+    configuration at `identity` were set to `new_value` (None: removed)."""
+    before = meeting_ux_configurations(tenant=tenant)
+    after = dict(before)
+    if new_value is None:
+        after.pop(identity, None)
+    else:
+        after[identity] = new_value
+    stopping = []
+    for pool in Pool.objects.filter(tenant=tenant).select_related("site").order_by("fqdn"):
+        site_name = pool.site.name if pool.site_id else None
+        was = resolve_meeting_ux(configurations=before, pool_fqdn=pool.fqdn, site_name=site_name)
+        will = resolve_meeting_ux(configurations=after, pool_fqdn=pool.fqdn, site_name=site_name)
+        if was.enabled and not will.enabled:
+            stopping.append(pool)
+    return stopping
+
+
+def meeting_ux_stopping_changes(
+    *, tenant: Tenant, identity: str, old_value: bool | None, new_value: bool | None
+) -> list[str]:
+    """What setting (or removing, new_value None) the configuration at `identity` stops, in words."""
+    stops = [
+        f"Meetings App telemetry stops for meetings hosted on {pool.fqdn}."
+        for pool in meeting_ux_stopping_pools(tenant=tenant, identity=identity, new_value=new_value)
+    ]
+    if old_value and not new_value and not stops:
+        stops.append(f"Meetings App telemetry at {identity} turns off (no pool is affected right now).")
+    return stops
+
+
+class SiteAddForm(forms.ModelForm):
+    class Meta:
+        model = Site
+        fields = ["tenant", "name"]
+
+
+class PoolAddForm(forms.ModelForm):
+    class Meta:
+        model = Pool
+        fields = ["tenant", "fqdn", "site"]
+
+
+class IngestionKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = IngestionKey
+        fields = ["tenant", "label"]

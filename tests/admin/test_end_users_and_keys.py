@@ -1,0 +1,108 @@
+"""End users are found by typing their ID (hashed, never stored); keys show their secret once."""
+
+import hashlib
+
+from django.urls import reverse
+
+from telemetry.pseudonymize import mask_pseudonym
+from tenants import services
+from tenants.models import AuditLogEntry, EndUser, IngestionKey
+from tests.conftest import COMMAND_ACTOR
+
+
+def test_an_end_user_is_found_by_the_typed_user_id(client, hamlet, contoso):
+    amos = services.end_user_set_error_reporting(tenant=contoso, user_id="amos@contoso.com", opted_in=True)
+    services.end_user_set_error_reporting(tenant=contoso, user_id="bea@contoso.com", opted_in=False)
+    client.force_login(hamlet)
+    response = client.get(reverse("admin:tenants_enduser_changelist"), {"q": "  AMOS@contoso.com "})
+    assert list(response.context["cl"].result_list) == [amos]
+    body = response.content.decode()
+    assert mask_pseudonym(amos.user_hash) in body
+    assert amos.user_hash not in body
+
+
+def test_a_typed_user_id_of_another_tenant_finds_nobody(client, hamlet, contoso, fabrikam):
+    services.end_user_set_error_reporting(tenant=fabrikam, user_id="ines@fabrikam.com", opted_in=True)
+    client.force_login(hamlet)
+    response = client.get(reverse("admin:tenants_enduser_changelist"), {"q": "ines@fabrikam.com"})
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_the_end_user_page_shows_the_opt_in_read_only_and_the_pseudonym_masked(client, hamlet, contoso):
+    amos = services.end_user_set_error_reporting(tenant=contoso, user_id="amos@contoso.com", opted_in=True)
+    client.force_login(hamlet)
+    url = reverse("admin:tenants_enduser_change", args=[amos.pk])
+    body = client.get(url).content.decode()
+    assert mask_pseudonym(amos.user_hash) in body
+    assert amos.user_hash not in body
+    assert 'name="error_reporting_opted_in"' not in body
+    assert client.post(url, {"error_reporting_opted_in": ""}).status_code == 403
+    assert EndUser.objects.get(pk=amos.pk).error_reporting_opted_in is True
+
+
+def test_a_new_key_shows_its_secret_once_and_never_its_hash(client, hamlet, contoso):
+    client.force_login(hamlet)
+    response = client.post(reverse("admin:tenants_ingestionkey_add"), {"label": "gateway"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    secret = response.context["secret"]
+    key = IngestionKey.objects.get(label="gateway")
+    assert key.tenant == contoso
+    assert key.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret in response.content.decode()
+    assert services.ingestion_key_authenticate(secret=secret) == contoso
+    for url in (
+        reverse("admin:tenants_ingestionkey_changelist"),
+        reverse("admin:tenants_ingestionkey_change", args=[key.pk]),
+    ):
+        body = client.get(url).content.decode()
+        assert key.prefix in body
+        assert secret not in body
+        assert key.key_hash not in body
+    assert AuditLogEntry.objects.get(action="create_ingestion_key", actor="hamlet").tenant == contoso
+
+
+def test_revoking_a_key_from_its_page_asks_first(client, hamlet, contoso):
+    key = services.ingestion_key_create(tenant=contoso, label="old", actor=COMMAND_ACTOR).key
+    client.force_login(hamlet)
+    change = client.get(reverse("admin:tenants_ingestionkey_change", args=[key.pk])).content.decode()
+    url = reverse("admin:tenants_ingestionkey_revoke", args=[key.pk])
+    assert f'href="{url}"' in change
+    asked = client.get(url)
+    assert asked.status_code == 200
+    assert "Yes, revoke" in asked.content.decode()
+    assert client.post(url, {}).status_code == 200
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    assert client.post(url, {"confirm": "yes"}).status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    entry = AuditLogEntry.objects.get(action="revoke_ingestion_key")
+    assert (entry.actor_user, entry.tenant) == (hamlet, contoso)
+
+
+def test_revoking_keys_with_the_action_asks_first(client, hamlet, contoso):
+    first = services.ingestion_key_create(tenant=contoso, label="one", actor=COMMAND_ACTOR).key
+    second = services.ingestion_key_create(tenant=contoso, label="two", actor=COMMAND_ACTOR).key
+    client.force_login(hamlet)
+    changelist = reverse("admin:tenants_ingestionkey_changelist")
+    data = {"action": "revoke_selected", "_selected_action": [first.pk, second.pk]}
+    asked = client.post(changelist, data)
+    assert asked.status_code == 200
+    assert f"{first.prefix}…" in asked.content.decode()
+    assert IngestionKey.objects.filter(revoked_at=None).count() == 2
+    client.post(changelist, {**data, "confirm": "yes"})
+    assert IngestionKey.objects.filter(revoked_at=None).count() == 0
+    assert AuditLogEntry.objects.filter(action="revoke_ingestion_key", actor="hamlet").count() == 2
+
+
+def test_the_audit_log_is_read_only_and_scoped(client, hamlet, othello, iago, contoso, fabrikam):
+    client.force_login(hamlet)
+    response = client.get(reverse("admin:tenants_auditlogentry_changelist"))
+    tenants = {entry.tenant_id for entry in response.context["cl"].result_list}
+    assert tenants == {contoso.pk}
+    entry = AuditLogEntry.objects.filter(tenant=contoso).first()
+    assert client.post(reverse("admin:tenants_auditlogentry_change", args=[entry.pk]), {}).status_code == 403
+    client.force_login(iago)
+    response = client.get(reverse("admin:tenants_auditlogentry_changelist"))
+    assert {contoso.pk, fabrikam.pk} <= {entry.tenant_id for entry in response.context["cl"].result_list}
