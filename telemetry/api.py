@@ -1,0 +1,235 @@
+"""The JSON endpoints: the client API (/api/v1/..., ingestion key) and the portal's counts (session).
+
+Views stay thin: authenticate, parse, call a service or selector, answer. Every failure answers an
+RFC 9457 problem; a client's input never causes a 500. Request bodies are never logged.
+"""
+
+import datetime as dt
+import functools
+import json
+import logging
+import re
+
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import ValidationError
+
+from telemetry import problems
+from telemetry.models import NAME
+from telemetry.ratelimit import rate_limit_hit
+from telemetry.schemas import (
+    MAX_BODY_BYTES,
+    Envelope,
+    ErrorReportingIn,
+    describe_errors,
+    echo,
+    json_pointer,
+    openapi_document,
+)
+from telemetry.selectors import client_policy, counts_for_tenant
+from telemetry.services import ingest_batch
+from tenants.models import Pool, Tenant
+from tenants.scoping import admin_tenant_id
+from tenants.services import SLUG_RE, end_user_set_error_reporting, ingestion_key_authenticate
+
+logger = logging.getLogger(__name__)
+
+# How long a client should wait after a storage failure; short, because retrying the batch is safe.
+STORAGE_RETRY_AFTER = 5
+DEFAULT_PERIOD_DAYS = 30
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+UNAUTHENTICATED = "A valid ingestion key is required: Authorization: Bearer <key>."
+NOT_JSON = "The body is not JSON (UTF-8)."
+NOT_AN_OBJECT = "The body must be a JSON object."
+BAD_BATCH = "The body is not a batch of records: {reason}"
+POOL_UNKNOWN = "This tenant has no pool {pool!r}."
+USER_INVALID = "A user ID is 1 to {limit} characters."
+SIGN_IN_REQUIRED = "Sign in to the portal first."
+TENANT_REQUIRED = "Name a tenant: ?tenant=<slug>."
+TENANT_UNKNOWN = "No tenant {slug!r}."
+DATE_INVALID = "{name} must be a date like 2026-11-20."
+PERIOD_INVALID = "from must not be after to."
+
+
+class _Refused(Exception):
+    """A whole request refused; carries the problem response."""
+
+    def __init__(self, response: JsonResponse):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _bearer_secret(request: HttpRequest) -> str:
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+def client_endpoint(*, methods: tuple[str, ...], quiet: bool = False):
+    """A client API view: the method checked, the tenant resolved from the bearer key alone (never a
+    session cookie), the tenant's rate limit counted. The view gets `tenant` as a keyword argument."""
+
+    def decorator(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, **kwargs):
+            if request.method not in methods:
+                return problems.method_not_allowed(list(methods), quiet=quiet)
+            try:
+                tenant = ingestion_key_authenticate(secret=_bearer_secret(request))
+                if tenant is None:
+                    return problems.unauthorized(UNAUTHENTICATED, quiet=quiet)
+                retry_after = rate_limit_hit(tenant_id=tenant.pk)
+                if retry_after is not None:
+                    return problems.rate_limited(retry_after, quiet=quiet)
+                return view(request, tenant=tenant, **kwargs)
+            except _Refused as refused:
+                if quiet:
+                    refused.response._has_been_logged = True
+                return refused.response
+            except DatabaseError as error:
+                # The database is unreachable or failing: the client may retry, nothing was changed.
+                logger.warning("A client request failed on the database (%s).", type(error).__name__)
+                return problems.storage_unavailable(STORAGE_RETRY_AFTER, quiet=quiet)
+
+        return wrapper
+
+    return decorator
+
+
+def _json_body(request: HttpRequest):
+    """The parsed JSON body: at most MAX_BODY_BYTES are ever read, whatever Content-Length claims."""
+    content_type = request.content_type.lower() if request.content_type else ""
+    charset = request.content_params.get("charset", "utf-8").lower()
+    if content_type != "application/json" or charset not in ("utf-8", "utf8"):
+        raise _Refused(problems.unsupported_media_type())
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        raise _Refused(problems.payload_too_large(MAX_BODY_BYTES))
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise _Refused(problems.payload_too_large(MAX_BODY_BYTES))
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise _Refused(problems.bad_request(NOT_JSON)) from None
+
+
+def _validation_problem(error: ValidationError, *, detail_template: str) -> JsonResponse:
+    described = describe_errors(error)
+    errors = [(json_pointer(*location), message) for location, message in described]
+    location, message = described[0]
+    field = ".".join(echo(p) if isinstance(p, str) else str(p) for p in location) or "body"
+    return problems.bad_request(detail_template.format(reason=f"{field}: {message}"), errors=errors)
+
+
+@client_endpoint(methods=("POST",))
+def telemetry_submit(request: HttpRequest, *, tenant: Tenant) -> JsonResponse:
+    """POST /api/v1/telemetry: a batch of records; one result per record, in request order."""
+    body = _json_body(request)
+    if not isinstance(body, dict):
+        return problems.bad_request(NOT_AN_OBJECT)
+    try:
+        envelope = Envelope.model_validate(body)
+    except ValidationError as error:
+        return _validation_problem(error, detail_template=BAD_BATCH)
+    try:
+        result = ingest_batch(tenant=tenant, records=envelope.records)
+    except DatabaseError as error:
+        # The class name only: a database message may quote values of the batch.
+        logger.warning("Storing a batch of tenant %s failed (%s); nothing was kept.", tenant.slug, type(error).__name__)
+        return problems.storage_unavailable(STORAGE_RETRY_AFTER)
+    return JsonResponse(result.as_dict())
+
+
+@client_endpoint(methods=("GET",))
+def policy_show(request: HttpRequest, *, tenant: Tenant) -> JsonResponse:
+    """GET /api/v1/policy?user=&pool=: what the client may send, so it sends only what will be kept."""
+    user_id = request.GET.get("user") or None
+    if user_id is not None and (len(user_id) > NAME or not user_id.strip()):
+        return problems.bad_request(USER_INVALID.format(limit=NAME))
+    pool_name = request.GET.get("pool") or None
+    pool = None
+    if pool_name is not None:
+        fqdn = pool_name.strip().rstrip(".").lower()
+        if "\x00" not in fqdn and len(fqdn) <= Pool._meta.get_field("fqdn").max_length:
+            pool = Pool.objects.filter(tenant=tenant, fqdn=fqdn).select_related("site").first()
+        if pool is None:
+            return problems.not_found(POOL_UNKNOWN.format(pool=echo(pool_name)))
+    return JsonResponse(client_policy(tenant=tenant, user_id=user_id, pool=pool).as_dict())
+
+
+@client_endpoint(methods=("PUT",), quiet=True)
+def error_reporting_set(request: HttpRequest, *, tenant: Tenant, user_id: str) -> JsonResponse:
+    """PUT /api/v1/users/<user id>/error-reporting: the user's own opt-in; only its keyed hash is stored."""
+    if len(user_id) > NAME or not user_id.strip():
+        return problems.bad_request(USER_INVALID.format(limit=NAME), quiet=True)
+    body = _json_body(request)
+    try:
+        choice = ErrorReportingIn.model_validate(body)
+    except ValidationError as error:
+        response = _validation_problem(error, detail_template="The body is not an opt-in: {reason}")
+        response._has_been_logged = True
+        return response
+    end_user = end_user_set_error_reporting(tenant=tenant, user_id=user_id, opted_in=choice.opted_in)
+    # The user ID echoed is the one the client sent: it is the client's own and never stored.
+    return JsonResponse({"user": user_id, "opted_in": end_user.error_reporting_opted_in})
+
+
+@functools.cache
+def _openapi_document() -> dict:
+    return openapi_document()
+
+
+def openapi_show(request: HttpRequest) -> JsonResponse:
+    """GET /api/v1/openapi.json: generated from the schemas that validate requests (once per process)."""
+    if request.method not in ("GET", "HEAD"):
+        return problems.method_not_allowed(["GET"])
+    return JsonResponse(_openapi_document())
+
+
+def _parse_day(request: HttpRequest, name: str, default: dt.date) -> dt.date:
+    value = request.GET.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        if not DATE_RE.match(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _Refused(problems.bad_request(DATE_INVALID.format(name=name))) from None
+
+
+def counts_show(request: HttpRequest) -> JsonResponse:
+    """GET /portal/api/counts?tenant=&from=&to=: a tenant's counts, for dashboards and scripts.
+
+    A portal session only (an ingestion key opens no portal page). Another tenant's slug is a 404,
+    exactly like a slug that does not exist.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return problems.method_not_allowed(["GET"])
+    if not request.user.is_authenticated:
+        return problems.unauthorized(SIGN_IN_REQUIRED)
+    slug = request.GET.get("tenant")
+    visible = Tenant.objects.visible_to(request.user)
+    if slug:
+        tenant = visible.filter(slug=slug).first() if SLUG_RE.match(slug) and len(slug) <= 63 else None
+    elif (own := admin_tenant_id(request.user)) is not None:
+        tenant = visible.filter(pk=own).first()
+    else:
+        return problems.bad_request(TENANT_REQUIRED)
+    if tenant is None:
+        return problems.not_found(TENANT_UNKNOWN.format(slug=echo(slug or "")))
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        date_to = _parse_day(request, "to", today)
+        date_from = _parse_day(request, "from", date_to - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
+    except _Refused as refused:
+        return refused.response
+    if date_from > date_to:
+        return problems.bad_request(PERIOD_INVALID)
+    return JsonResponse(counts_for_tenant(tenant=tenant, date_from=date_from, date_to=date_to))

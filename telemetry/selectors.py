@@ -1,0 +1,189 @@
+"""Reads of telemetry that are more than a `get`: the counts, for the dashboards and the counts API."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Sum
+
+from telemetry.models import ErrorCodeDailyCount, FederationPartnerDailyCount, IngestionCount, UsageDailySum
+from telemetry.policy import Category, Client, decide, resolve_meeting_ux
+from tenants.models import AuditLogEntry, Pool, Tenant
+from tenants.selectors import end_user_find, meeting_ux_configurations
+
+# --- The counts API (GET /portal/api/counts) and the client's policy (GET /api/v1/policy).
+
+COUNT_USAGE_FIELDS = ("ims_sent", "ims_received", "meeting_join_attempts", "meeting_join_successes", "call_minutes")
+
+
+def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> dict:
+    """The counts endpoint's answer (api.md); reads only the count tables, in three queries."""
+    ledger = (
+        IngestionCount.objects.filter(tenant=tenant, day__range=(date_from, date_to), records__gt=0)
+        .order_by("day", "category", "client", "outcome", "reason")
+        .values_list("day", "category", "client", "outcome", "reason", "records")
+    )
+    usage = UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
+        **{name: Sum(name) for name in COUNT_USAGE_FIELDS}
+    )
+    error_reports = ErrorCodeDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
+        total=Sum("records")
+    )["total"]
+    return {
+        "tenant": tenant.slug,
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        "ledger": [
+            {
+                "day": day.isoformat(),
+                "category": category,
+                "client": client,
+                "outcome": outcome,
+                "reason": reason,
+                "records": records,
+            }
+            for day, category, client, outcome, reason, records in ledger
+        ],
+        "usage": {name: usage[name] or 0 for name in COUNT_USAGE_FIELDS},
+        "error_reports": error_reports or 0,
+    }
+
+
+@dataclass(frozen=True)
+class ClientPolicy:
+    """What a client may send, each answer with the sentence that explains it."""
+
+    usage: bool
+    usage_explain: str
+    error_reporting: bool
+    error_reporting_explain: str
+    meetings_app: bool
+    meetings_app_explain: str
+
+    def as_dict(self) -> dict:
+        return {
+            "census": True,
+            "usage": self.usage,
+            "error_reporting": self.error_reporting,
+            "meetings_app": self.meetings_app,
+            "explain": {
+                "usage": self.usage_explain,
+                "error_reporting": self.error_reporting_explain,
+                "meetings_app": self.meetings_app_explain,
+            },
+        }
+
+
+def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> ClientPolicy:
+    """The effective policy of a tenant for one (optional) user and pool, decided by policy.decide.
+
+    The explanation echoes the user ID the client sent: it is the client's own, and never stored.
+    """
+    tenant_policy = tenant.policy
+    usage = decide(category=Category.USAGE, client=Client.DESKTOP, tenant_policy=tenant_policy)
+    if tenant.disable_automatic_send_tracing:
+        usage_explain = "DisableAutomaticSendTracing is True (set by the tenant)"
+    else:
+        usage_explain = "DisableAutomaticSendTracing is False (tenant default)"
+
+    end_user = end_user_find(tenant=tenant, user_id=user_id) if user_id else None
+    opted_in = end_user is not None and end_user.error_reporting_opted_in
+    error_reporting = decide(
+        category=Category.ERROR, client=Client.DESKTOP, tenant_policy=tenant_policy, user_opted_in=opted_in
+    )
+    if tenant.disable_automatic_send_tracing:
+        error_explain = "DisableAutomaticSendTracing is True: error reporting is off for the organization"
+    elif not user_id:
+        error_explain = "no user given: error reporting needs the user's own opt-in"
+    elif opted_in:
+        error_explain = f"user {user_id} has opted in"
+    else:
+        error_explain = f"user {user_id} has not opted in"
+
+    meeting_ux = resolve_meeting_ux(
+        configurations=meeting_ux_configurations(tenant=tenant),
+        pool_fqdn=pool.fqdn if pool else None,
+        site_name=pool.site.name if pool and pool.site_id else None,
+    )
+    meetings_app = decide(
+        category=Category.USAGE, client=Client.MEETINGS_APP, tenant_policy=tenant_policy, meeting_ux=meeting_ux
+    )
+    return ClientPolicy(
+        usage=usage.stored,
+        usage_explain=usage_explain,
+        error_reporting=error_reporting.stored,
+        error_reporting_explain=error_explain,
+        meetings_app=meetings_app.stored,
+        meetings_app_explain=meeting_ux.explanation,
+    )
+
+
+# --- The dashboard's reads (telemetry/dashboard.py). They read only the count tables and the audit
+# log: the raw record tables hold tens of millions of rows and a dashboard must not scan them.
+
+DASHBOARD_POLICY_ACTIONS = (
+    "set_client_policy",
+    "set_watson",
+    "set_web_service_configuration",
+    "create_web_service_configuration",
+    "remove_web_service_configuration",
+)
+USAGE_FIELDS = ("ims_sent", "ims_received", "meeting_join_attempts", "meeting_join_successes", "call_minutes")
+
+
+def dashboard_ledger(*, tenant: Tenant, date_from: date, date_to: date) -> list[dict]:
+    """Records per day, category, outcome and reason (clients summed), in day order."""
+    return list(
+        IngestionCount.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        .values("day", "category", "outcome", "reason")
+        .annotate(total=Sum("records"))
+        .filter(total__gt=0)
+        .order_by("day", "category", "outcome", "reason")
+    )
+
+
+def dashboard_usage_by_pool(*, tenant: Tenant, date_from: date, date_to: date) -> list[dict]:
+    """Stored usage summed per pool over the period, pools in name order."""
+    return list(
+        UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        .values("pool__fqdn")
+        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_FIELDS})
+        .order_by("pool__fqdn")
+    )
+
+
+def dashboard_usage_by_day(*, tenant: Tenant, date_from: date, date_to: date) -> dict[date, dict]:
+    """Stored usage summed per day (all pools); days without stored usage are absent."""
+    rows = (
+        UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        .values("day")
+        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_FIELDS})
+        .order_by("day")
+    )
+    return {row.pop("day"): row for row in rows}
+
+
+def dashboard_top_federation_partners(*, tenant: Tenant, date_from: date, date_to: date, limit: int) -> list[dict]:
+    return list(
+        FederationPartnerDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        .values("partner")
+        .annotate(total=Sum("records"))
+        .order_by("-total", "partner")[:limit]
+    )
+
+
+def dashboard_error_codes(*, tenant: Tenant, date_from: date, date_to: date, limit: int) -> list[dict]:
+    return list(
+        ErrorCodeDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        .values("error_code")
+        .annotate(total=Sum("records"))
+        .order_by("-total", "error_code")[:limit]
+    )
+
+
+def dashboard_policy_changes(*, tenant: Tenant, date_from: date, date_to: date) -> list[AuditLogEntry]:
+    """The tenant's policy changes in the period, oldest first."""
+    return list(
+        AuditLogEntry.objects.filter(
+            tenant=tenant, action__in=DASHBOARD_POLICY_ACTIONS, created_at__date__range=(date_from, date_to)
+        ).order_by("created_at", "id")
+    )

@@ -1,0 +1,35 @@
+"""Helpers of the ingestion tests: posting as a telemetry client, reading the ledger, problem shapes."""
+
+import json
+
+from telemetry.models import IngestionCount
+
+TELEMETRY_URL = "/api/v1/telemetry"
+
+
+def post_batch(client, key, records=None, *, body=None, content_type="application/json", **headers):
+    if body is None:
+        body = json.dumps({"records": records})
+    if key is not None:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client.generic("POST", TELEMETRY_URL, body, content_type=content_type, **headers)
+
+
+def ledger_rows(tenant) -> dict[tuple, int]:
+    return {
+        (row.day.isoformat(), row.category, row.client, row.outcome, row.reason): row.records
+        for row in IngestionCount.objects.filter(tenant=tenant)
+    }
+
+
+def assert_problem(response, status: int, *, detail: str | None = None) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("urn:telemetry-portal:problem:")
+    assert body["title"]
+    assert body["detail"]
+    if detail is not None:
+        assert body["detail"] == detail
+    return body

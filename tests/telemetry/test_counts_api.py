@@ -1,0 +1,161 @@
+"""GET /portal/api/counts: the shape of api.md, scoping (404 for another tenant), only the count tables."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tenants import services
+from tests.conftest import COMMAND_ACTOR
+from tests.telemetry.client_api import assert_problem, post_batch
+from tests.telemetry.factories import census, error, usage
+
+URL = "/portal/api/counts"
+PERIOD = {"from": "2026-11-01", "to": "2026-11-30"}
+
+
+@pytest.fixture
+def contoso_traffic(client, contoso, contoso_pool, contoso_key):
+    services.end_user_set_error_reporting(tenant=contoso, user_id="amosmarble", opted_in=True)
+    post_batch(client, contoso_key, [census(), usage(), usage(ims_sent=3), error(), error(user_id="nobody")])
+    services.client_policy_set(tenant=contoso, disable_automatic_send_tracing=True, actor=COMMAND_ACTOR)
+    post_batch(client, contoso_key, [usage(timestamp="2026-11-21T00:00:00Z")])
+
+
+def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
+    client.force_login(hamlet)
+
+    response = client.get(URL, {"tenant": "contoso", **PERIOD})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "tenant": "contoso",
+        "from": "2026-11-01",
+        "to": "2026-11-30",
+        "ledger": [
+            {
+                "day": "2026-11-20",
+                "category": "census",
+                "client": "desktop",
+                "outcome": "accepted",
+                "reason": "",
+                "records": 1,
+            },
+            {
+                "day": "2026-11-20",
+                "category": "error",
+                "client": "desktop",
+                "outcome": "accepted",
+                "reason": "",
+                "records": 1,
+            },
+            {
+                "day": "2026-11-20",
+                "category": "error",
+                "client": "desktop",
+                "outcome": "dropped",
+                "reason": "user_not_opted_in",
+                "records": 1,
+            },
+            {
+                "day": "2026-11-20",
+                "category": "usage",
+                "client": "desktop",
+                "outcome": "accepted",
+                "reason": "",
+                "records": 2,
+            },
+            {
+                "day": "2026-11-21",
+                "category": "usage",
+                "client": "desktop",
+                "outcome": "dropped",
+                "reason": "usage_collection_disabled",
+                "records": 1,
+            },
+        ],
+        "usage": {
+            "ims_sent": 15,
+            "ims_received": 10,
+            "meeting_join_attempts": 10,
+            "meeting_join_successes": 8,
+            "call_minutes": 60,
+        },
+        "error_reports": 1,
+    }
+
+
+def test_counts_period_is_inclusive_and_reads_only_count_tables(client, hamlet, contoso_traffic):
+    client.force_login(hamlet)
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(URL, {"tenant": "contoso", "from": "2026-11-21", "to": "2026-11-21"}).json()
+
+    assert [row["day"] for row in body["ledger"]] == ["2026-11-21"]
+    assert body["usage"]["ims_sent"] == 0
+    assert body["error_reports"] == 0
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    for raw_table in ("telemetry_usagerecord", "telemetry_errorreport", "telemetry_censusrecord"):
+        assert raw_table not in sql
+
+
+def test_counts_default_to_the_last_30_days(client, hamlet):
+    client.force_login(hamlet)
+    today = dt.datetime.now(dt.UTC).date()
+
+    body = client.get(URL, {"tenant": "contoso"}).json()
+
+    assert (body["from"], body["to"]) == ((today - dt.timedelta(days=29)).isoformat(), today.isoformat())
+    assert body["ledger"] == []
+
+
+def test_a_tenant_admin_may_omit_their_own_tenant(client, hamlet, contoso_traffic):
+    client.force_login(hamlet)
+
+    assert client.get(URL, PERIOD).json()["tenant"] == "contoso"
+
+
+def test_another_tenant_is_404_for_a_tenant_admin(client, hamlet, othello, contoso_traffic):
+    client.force_login(othello)
+
+    missing = assert_problem(client.get(URL, {"tenant": "nosuchtenant"}), 404)
+    other = assert_problem(client.get(URL, {"tenant": "contoso", **PERIOD}), 404)
+
+    assert other["title"] == missing["title"]
+    assert client.get(URL, {"tenant": "fabrikam"}).status_code == 200
+
+
+def test_support_sees_every_tenant(client, iago, othello, contoso_traffic):
+    client.force_login(iago)
+
+    assert len(client.get(URL, {"tenant": "contoso", **PERIOD}).json()["ledger"]) == 5
+    assert client.get(URL, {"tenant": "fabrikam", **PERIOD}).json()["ledger"] == []
+    assert_problem(client.get(URL, PERIOD), 400, detail="Name a tenant: ?tenant=<slug>.")
+
+
+def test_not_signed_in_is_401_and_a_key_opens_nothing(client, contoso, contoso_key):
+    assert_problem(client.get(URL, {"tenant": "contoso"}), 401)
+    assert_problem(client.get(URL, {"tenant": "contoso"}, HTTP_AUTHORIZATION=f"Bearer {contoso_key}"), 401)
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ({"from": "yesterday"}, "from must be a date like 2026-11-20."),
+        ({"to": "2026-02-30"}, "to must be a date like 2026-11-20."),
+        ({"to": "20261120"}, "to must be a date like 2026-11-20."),
+        ({"from": "2026-11-20", "to": "2026-11-01"}, "from must not be after to."),
+    ],
+)
+def test_bad_dates_are_400(client, hamlet, params, detail):
+    client.force_login(hamlet)
+
+    assert_problem(client.get(URL, {"tenant": "contoso", **params}), 400, detail=detail)
+
+
+@pytest.mark.parametrize("slug", ["a\x00b", "Contoso", "x" * 100])
+def test_odd_slugs_are_404(client, iago, contoso, slug):
+    client.force_login(iago)
+
+    assert_problem(client.get(URL, {"tenant": slug}), 404)

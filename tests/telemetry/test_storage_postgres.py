@@ -1,0 +1,83 @@
+"""PostgreSQL ingestion: COPY, the receipt claim under concurrent identical batches, real database errors."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections, transaction
+from django.test import Client
+
+from telemetry import storage
+from telemetry.models import CensusRecord, ErrorReport, IngestionCount, RecordReceipt, UsageDailySum, UsageRecord
+from telemetry.services import ingest_batch
+from tenants import services
+from tests.telemetry.client_api import assert_problem, ledger_rows, post_batch
+from tests.telemetry.factories import DAY, census, error, usage
+
+pytestmark = pytest.mark.postgres
+
+THREADS = 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_sent_concurrently_is_stored_exactly_once(contoso, contoso_pool, contoso_key):
+    services.end_user_set_error_reporting(tenant=contoso, user_id="amosmarble", opted_in=True)
+    batch = [census() for _ in range(50)] + [usage() for _ in range(50)] + [error() for _ in range(50)]
+    start = threading.Barrier(THREADS)
+
+    def send(_):
+        try:
+            start.wait()
+            return post_batch(Client(), contoso_key, batch).json()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        answers = list(pool.map(send, range(THREADS)))
+
+    assert sum(answer["accepted"] for answer in answers) == 150
+    assert sum(answer["duplicates"] for answer in answers) == 150 * (THREADS - 1)
+    assert (CensusRecord.objects.count(), UsageRecord.objects.count(), ErrorReport.objects.count()) == (50, 50, 50)
+    assert RecordReceipt.objects.filter(tenant=contoso).count() == 150
+    rows = ledger_rows(contoso)
+    for category in ("census", "usage", "error"):
+        assert rows[(DAY, category, "desktop", "accepted", "")] == 50
+        assert rows[(DAY, category, "desktop", "duplicate", "")] == 50 * (THREADS - 1)
+    assert UsageDailySum.objects.get(tenant=contoso).records == 50
+
+
+@pytest.mark.django_db
+def test_a_database_error_inside_copy_answers_503_and_keeps_nothing(
+    client, monkeypatch, contoso, contoso_pool, contoso_key
+):
+    original = storage.copy_rows
+
+    def corrupt(cursor, table, columns, rows, **kwargs):
+        if table == UsageRecord._meta.db_table:
+            # ims_sent below zero: the server's check constraint fails the COPY, a real IntegrityError.
+            rows = [(*row[:6], -1, *row[7:]) for row in rows]
+        original(cursor, table, columns, rows, **kwargs)
+
+    monkeypatch.setattr(storage, "copy_rows", corrupt)
+
+    response = post_batch(client, contoso_key, [census(), usage()])
+
+    assert_problem(response, 503)
+    assert not RecordReceipt.objects.exists()
+    assert not CensusRecord.objects.exists()
+    assert not IngestionCount.objects.exists()
+    # The connection is usable again for the next request.
+    monkeypatch.setattr(storage, "copy_rows", original)
+    assert post_batch(client, contoso_key, [census(), usage()]).json()["accepted"] == 2
+
+
+@pytest.mark.django_db
+def test_two_batches_in_one_transaction_do_not_share_the_staging_table(contoso, contoso_pool, fabrikam, fabrikam_pool):
+    shared = census()
+    with transaction.atomic():
+        ingest_batch(tenant=contoso, records=[shared])
+        result = ingest_batch(tenant=fabrikam, records=[shared, census()])
+
+    assert [r.status for r in result.results] == ["accepted", "accepted"]
+    assert RecordReceipt.objects.filter(tenant=fabrikam).count() == 2
+    assert connection.vendor == "postgresql"
