@@ -3,7 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from telemetry import dashboard
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("portal/dashboard/", dashboard.dashboard_view, name="dashboard"),
+    path("portal/dashboard/export.csv", dashboard.dashboard_export_view, name="dashboard_export"),
     path("", include("telemetry.urls")),
 ]

@@ -1,0 +1,428 @@
+"""The telemetry dashboard of one tenant: what was collected, what policy dropped, and when policy changed.
+
+It reads only the count tables and the audit log (telemetry/selectors.py, `dashboard_*`), never the
+raw record tables. A tenant admin sees their own tenant (another tenant's slug is a 404); support
+staff pick any tenant. The CSV export writes exactly the tables the page shows.
+"""
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from telemetry import charts
+from telemetry.models import INVALID_REASON, UNKNOWN, Outcome
+from telemetry.policy import Category, DropReason
+from telemetry.selectors import (
+    USAGE_FIELDS,
+    dashboard_error_codes,
+    dashboard_ledger,
+    dashboard_policy_changes,
+    dashboard_top_federation_partners,
+    dashboard_usage_by_day,
+    dashboard_usage_by_pool,
+)
+from tenants.models import AuditLogEntry, Tenant
+from tenants.scoping import admin_tenant_id
+from tenants.selectors import pools_with_effective_meeting_ux
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+TOP_PARTNERS = 10
+TOP_ERROR_CODES = 20
+
+PERIOD_REVERSED = "The start of the period must not be after its end."
+PERIOD_TOO_LONG = f"The period can be at most {MAX_DAYS} days."
+PERIOD_OUT_OF_RANGE = "The period must lie between the years 1 and 9999."
+
+CATEGORY_LABELS = {
+    Category.CENSUS: "Census",
+    Category.USAGE: "Usage",
+    Category.ERROR: "Error reports",
+    UNKNOWN: "Unknown category",
+}
+USAGE_LABELS = {
+    "ims_sent": "IMs sent",
+    "ims_received": "IMs received",
+    "meeting_join_attempts": "Meeting joins attempted",
+    "meeting_join_successes": "Meeting joins succeeded",
+    "call_minutes": "Call minutes",
+}
+BOOLEAN_WORDS = {"True": "on", "False": "off"}
+
+
+def reason_words(reason: str) -> str:
+    if reason in DropReason.values:
+        return DropReason(reason).label
+    if reason == INVALID_REASON:
+        return "Malformed"
+    return reason
+
+
+def on_off(value: bool) -> str:
+    return "On" if value else "Off"
+
+
+def actor_words(actor: str) -> str:
+    if actor.startswith("command:"):
+        return f"the {actor.removeprefix('command:')} command"
+    return actor
+
+
+def policy_change_words(entry: AuditLogEntry) -> str:
+    """An audit entry as a sentence: "Usage data collection turned off by hamlet"."""
+    by = actor_words(entry.actor)
+    if entry.action == "set_client_policy":
+        # DisableAutomaticSendTracing True means collection off: never show the double negative.
+        turned = "off" if entry.new_value == "True" else "on"
+        return f"Usage data collection turned {turned} by {by}"
+    if entry.action == "set_watson":
+        return f"Windows crash uploads turned {BOOLEAN_WORDS.get(entry.new_value, entry.new_value)} by {by}"
+    if entry.action == "remove_web_service_configuration":
+        return f"Meetings App telemetry setting at {entry.target} removed by {by}"
+    turned = BOOLEAN_WORDS.get(entry.new_value, entry.new_value)
+    return f"Meetings App telemetry turned {turned} at {entry.target} by {by}"
+
+
+class DashboardForm(forms.Form):
+    """The tenant and the period. `from`/`to` are Python keywords, so the fields are added by name."""
+
+    def __init__(self, data, *, tenants: list[Tenant] | None, today: date):
+        super().__init__(data)
+        self.today = today
+        self.tenants = tenants
+        if tenants is not None:
+            self.fields["tenant"] = forms.ChoiceField(
+                choices=[(tenant.slug, tenant.name) for tenant in tenants], required=False, label="Tenant"
+            )
+        date_widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        self.fields["from"] = forms.DateField(
+            required=False, label="From", input_formats=["%Y-%m-%d"], widget=date_widget
+        )
+        self.fields["to"] = forms.DateField(required=False, label="To", input_formats=["%Y-%m-%d"], widget=date_widget)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            date_to = cleaned.get("to") or (
+                cleaned["from"] + timedelta(days=DEFAULT_DAYS - 1) if cleaned.get("from") else self.today
+            )
+            date_from = cleaned.get("from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
+        except OverflowError:
+            # A period running past year 1 or 9999: the calendar ends there.
+            raise forms.ValidationError(PERIOD_OUT_OF_RANGE) from None
+        if date_from > date_to:
+            raise forms.ValidationError(PERIOD_REVERSED)
+        if (date_to - date_from).days + 1 > MAX_DAYS:
+            raise forms.ValidationError(PERIOD_TOO_LONG)
+        cleaned["from"], cleaned["to"] = date_from, date_to
+        return cleaned
+
+
+@dataclass
+class LedgerRow:
+    day: date
+    category: str
+    accepted: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    drop_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS.get(self.category, self.category)
+
+    @property
+    def why_dropped(self) -> str:
+        return "; ".join(f"{reason_words(reason)}: {count:,}" for reason, count in self.drop_reasons.items())
+
+
+@dataclass
+class Dashboard:
+    tenant: Tenant
+    date_from: date
+    date_to: date
+    days: list[date]
+    policy: list[tuple[str, str]]
+    ledger: list[LedgerRow]
+    drops: list[tuple[str, str, int]]
+    usage_by_pool: list[dict]
+    usage_total: dict
+    usage_by_day: list[dict]
+    partners: list[dict]
+    error_codes: list[dict]
+    policy_changes: list[tuple[AuditLogEntry, str]]
+
+    @property
+    def markers(self) -> list[charts.Marker]:
+        return [charts.Marker(day=entry.created_at.date(), label=words) for entry, words in self.policy_changes]
+
+
+def _policy_summary(tenant: Tenant) -> list[tuple[str, str]]:
+    usage_on = tenant.usage_collection_enabled
+    lines = [
+        ("Usage data collection", on_off(usage_on)),
+        (
+            "Error reporting",
+            "On for users who opted in" if usage_on else "Off (usage data collection is off)",
+        ),
+        ("Windows crash uploads from the Meetings App", on_off(tenant.watson_enabled)),
+    ]
+    for pool, setting in pools_with_effective_meeting_ux(tenant=tenant):
+        decided_by = "default" if setting.identity == "default" else setting.identity
+        lines.append((f"Meetings App telemetry for {pool.fqdn}", f"{on_off(setting.enabled)} ({decided_by})"))
+    return lines
+
+
+def _ledger_rows(rows: list[dict]) -> list[LedgerRow]:
+    by_key: dict[tuple[date, str], LedgerRow] = {}
+    for row in rows:
+        key = (row["day"], row["category"])
+        entry = by_key.setdefault(key, LedgerRow(day=row["day"], category=row["category"]))
+        outcome, total = row["outcome"], row["total"]
+        if outcome == Outcome.ACCEPTED:
+            entry.accepted += total
+        elif outcome == Outcome.DROPPED:
+            entry.dropped += total
+            entry.drop_reasons[row["reason"]] = entry.drop_reasons.get(row["reason"], 0) + total
+        elif outcome == Outcome.REJECTED:
+            entry.rejected += total
+        elif outcome == Outcome.DUPLICATE:
+            entry.duplicates += total
+    return list(by_key.values())
+
+
+def _drop_totals(ledger: list[LedgerRow]) -> list[tuple[str, str, int]]:
+    totals: dict[tuple[str, str], int] = {}
+    for row in ledger:
+        for reason, count in row.drop_reasons.items():
+            totals[(row.category, reason)] = totals.get((row.category, reason), 0) + count
+    return [
+        (CATEGORY_LABELS.get(category, category), reason_words(reason), count)
+        for (category, reason), count in sorted(totals.items(), key=lambda item: -item[1])
+    ]
+
+
+def dashboard_build(*, tenant: Tenant, date_from: date, date_to: date) -> Dashboard:
+    days = [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
+    period = {"tenant": tenant, "date_from": date_from, "date_to": date_to}
+    ledger = _ledger_rows(dashboard_ledger(**period))
+    usage_by_pool = dashboard_usage_by_pool(**period)
+    usage_total = {name: sum(row[name] or 0 for row in usage_by_pool) for name in ("records", *USAGE_FIELDS)}
+    usage_days = dashboard_usage_by_day(**period)
+    empty_usage = dict.fromkeys(("records", *USAGE_FIELDS), 0)
+    return Dashboard(
+        tenant=tenant,
+        date_from=date_from,
+        date_to=date_to,
+        days=days,
+        policy=_policy_summary(tenant),
+        ledger=ledger,
+        drops=_drop_totals(ledger),
+        usage_by_pool=usage_by_pool,
+        usage_total=usage_total,
+        usage_by_day=[{"day": day, **usage_days.get(day, empty_usage)} for day in days],
+        partners=dashboard_top_federation_partners(**period, limit=TOP_PARTNERS),
+        error_codes=dashboard_error_codes(**period, limit=TOP_ERROR_CODES),
+        policy_changes=[(entry, policy_change_words(entry)) for entry in dashboard_policy_changes(**period)],
+    )
+
+
+def _outcome_chart(dashboard: Dashboard, category: Category) -> dict:
+    index = {day: position for position, day in enumerate(dashboard.days)}
+    values = {outcome: [0] * len(dashboard.days) for outcome in ("accepted", "dropped", "rejected")}
+    for row in dashboard.ledger:
+        if row.category == category:
+            for outcome, series in values.items():
+                series[index[row.day]] += getattr(row, outcome)
+    label = CATEGORY_LABELS[category]
+    totals = {outcome: sum(series) for outcome, series in values.items()}
+    description = (
+        f"{label} records per day from {dashboard.date_from} to {dashboard.date_to}: "
+        f"{totals['accepted']:,} accepted, {totals['dropped']:,} dropped by policy, {totals['rejected']:,} rejected. "
+        "Vertical lines mark policy changes."
+    )
+    return {
+        "title": f"{label}: accepted, dropped and rejected records per day",
+        "svg": charts.stacked_bar_chart(
+            chart_id=f"chart-{category}",
+            title=f"{label} records per day",
+            description=description,
+            days=dashboard.days,
+            series=[
+                charts.Series("Accepted", values["accepted"], "series-accepted"),
+                charts.Series("Dropped by policy", values["dropped"], "series-dropped"),
+                charts.Series("Rejected", values["rejected"], "series-rejected"),
+            ],
+            markers=dashboard.markers,
+        ),
+    }
+
+
+def _usage_chart(dashboard: Dashboard) -> dict:
+    series = [
+        charts.Series(USAGE_LABELS[name], [row[name] or 0 for row in dashboard.usage_by_day], f"series-{position}")
+        for position, name in enumerate(USAGE_FIELDS, start=1)
+    ]
+    description = (
+        f"Stored usage per day from {dashboard.date_from} to {dashboard.date_to}, all pools: "
+        + ", ".join(f"{USAGE_LABELS[name]} {dashboard.usage_total[name]:,}" for name in USAGE_FIELDS)
+        + ". Vertical lines mark policy changes."
+    )
+    return {
+        "title": "Stored usage per day",
+        "svg": charts.line_chart(
+            chart_id="chart-usage-sums",
+            title="Stored usage per day",
+            description=description,
+            days=dashboard.days,
+            series=series,
+            markers=dashboard.markers,
+        ),
+    }
+
+
+def _admin_context(request: HttpRequest) -> dict:
+    return admin.site.each_context(request)
+
+
+def _visible_tenants(request: HttpRequest):
+    return Tenant.objects.visible_to(request.user).order_by("slug")
+
+
+def _resolve(request: HttpRequest) -> tuple[Tenant, DashboardForm]:
+    """The tenant asked for (404 if the user may not see it) and the bound form of the period."""
+    visible = _visible_tenants(request)
+    slug = request.GET.get("tenant", "").strip()
+    tenant = visible.filter(slug=slug).first() if slug else visible.first()
+    if tenant is None:
+        raise Http404("No such tenant.")
+    # A tenant admin sees one tenant: no picker; support staff and superusers pick any.
+    tenants = None if admin_tenant_id(request.user) is not None else list(visible)
+    data = request.GET.copy()
+    data["tenant"] = tenant.slug
+    form = DashboardForm(data, tenants=tenants, today=timezone.now().date())
+    return tenant, form
+
+
+@login_required
+@require_GET
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    tenant, form = _resolve(request)
+    context = {
+        **_admin_context(request),
+        "title": f"Telemetry dashboard: {tenant.name}",
+        "tenant": tenant,
+        "form": form,
+    }
+    if not form.is_valid():
+        return render(request, "dashboard/dashboard.html", context, status=400)
+    dashboard = dashboard_build(tenant=tenant, date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
+    # Show the period in effect (the defaults included) in the form's fields.
+    shown = {"tenant": tenant.slug, "from": str(dashboard.date_from), "to": str(dashboard.date_to)}
+    context["form"] = DashboardForm(shown, tenants=form.tenants, today=form.today)
+    context.update(
+        dashboard=dashboard,
+        outcome_charts=[_outcome_chart(dashboard, category) for category in Category],
+        usage_chart=_usage_chart(dashboard),
+        usage_labels=[USAGE_LABELS[name] for name in USAGE_FIELDS],
+        export_query=f"tenant={tenant.slug}&from={dashboard.date_from}&to={dashboard.date_to}",
+    )
+    return render(request, "dashboard/dashboard.html", context)
+
+
+def _safe_cell(value) -> object:
+    """Client-sent strings (error codes, partner names) must not become spreadsheet formulas."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
+    """The page's tables, one section after another: a title row, a header row, the rows, a blank line."""
+    usage_header = [USAGE_LABELS[name] for name in USAGE_FIELDS]
+    sections = [
+        ("Tenant", ["Tenant", "From", "To"], [[dashboard.tenant.slug, dashboard.date_from, dashboard.date_to]]),
+        ("Current policy", ["Setting", "Value"], [list(line) for line in dashboard.policy]),
+        (
+            "Records per day",
+            ["Day", "Category", "Accepted", "Dropped by policy", "Rejected", "Duplicates", "Why dropped"],
+            [
+                [
+                    row.day,
+                    row.category_label,
+                    row.accepted,
+                    row.dropped,
+                    row.rejected,
+                    row.duplicates,
+                    row.why_dropped,
+                ]
+                for row in dashboard.ledger
+            ],
+        ),
+        ("Dropped by policy", ["Category", "Reason", "Records"], [list(drop) for drop in dashboard.drops]),
+        (
+            "Usage by pool",
+            ["Pool", "Usage records", *usage_header],
+            [
+                [row["pool__fqdn"], row["records"], *(row[name] for name in USAGE_FIELDS)]
+                for row in dashboard.usage_by_pool
+            ]
+            + [["Total", dashboard.usage_total["records"], *(dashboard.usage_total[name] for name in USAGE_FIELDS)]],
+        ),
+        (
+            "Usage per day",
+            ["Day", "Usage records", *usage_header],
+            [[row["day"], row["records"], *(row[name] for name in USAGE_FIELDS)] for row in dashboard.usage_by_day],
+        ),
+        (
+            "Top federation partners",
+            ["Federation partner", "Usage records"],
+            [[r["partner"], r["total"]] for r in dashboard.partners],
+        ),
+        (
+            "Error reports by error code",
+            ["Error code", "Error reports"],
+            [[r["error_code"], r["total"]] for r in dashboard.error_codes],
+        ),
+        (
+            "Policy changes",
+            ["When (UTC)", "Change"],
+            [[entry.created_at.strftime("%Y-%m-%d %H:%M"), words] for entry, words in dashboard.policy_changes],
+        ),
+    ]
+    lines: list[list] = []
+    for title, header, rows in sections:
+        lines += [[title], header, *([_safe_cell(cell) for cell in row] for row in rows), []]
+    return lines
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def dashboard_export_view(request: HttpRequest) -> HttpResponse:
+    tenant, form = _resolve(request)
+    if not form.is_valid():
+        messages = [message for errors in form.errors.values() for message in errors]
+        return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
+    dashboard = dashboard_build(tenant=tenant, date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
+    writer = csv.writer(_Echo())
+    body = "".join(writer.writerow(row) for row in dashboard_csv_rows(dashboard))
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    filename = f"dashboard-{tenant.slug}-{dashboard.date_from}-{dashboard.date_to}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
