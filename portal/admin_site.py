@@ -3,7 +3,11 @@
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
+from tenants.models import Tenant
 from tenants.scoping import admin_tenant_id, portal_role_of
+
+# What a tenant admin calls their tenant; support staff and superusers, who see many, say "Tenants".
+OWN_TENANT_LABEL = "Your organization"
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -24,14 +28,36 @@ class PortalAdminSite(admin.AdminSite):
     def each_context(self, request):
         context = super().each_context(request)
         context["own_tenant_url"] = self._own_tenant_url(request)
+        # Django's "View site" points at "/", where nothing is served; the dashboard is the portal's
+        # other half. Hidden while it is not installed.
+        context["site_url"] = self._url_or_none("dashboard")
         return context
+
+    def get_app_list(self, request, app_label=None):
+        """The sidebar and index: a tenant admin's one tenant is "Your organization", first, and leads
+        straight to its page rather than to a list of one."""
+        app_list = super().get_app_list(request, app_label)
+        own_tenant_url = self._own_tenant_url(request)
+        if own_tenant_url is None:
+            return app_list
+        for app in app_list:
+            for entry in app["models"]:
+                if entry["model"] is Tenant:
+                    entry["name"] = OWN_TENANT_LABEL
+                    entry["admin_url"] = own_tenant_url
+                    entry["add_url"] = None
+            app["models"].sort(key=lambda entry: entry["model"] is not Tenant)
+        return app_list
 
     def _own_tenant_url(self, request) -> str | None:
         """A tenant admin's organization page: their policies are what they came for."""
         tenant_id = admin_tenant_id(request.user)
         if tenant_id is None:
             return None
+        return self._url_or_none("admin:tenants_tenant_change", args=[tenant_id])
+
+    def _url_or_none(self, name: str, args=None) -> str | None:
         try:
-            return reverse("admin:tenants_tenant_change", args=[tenant_id], current_app=self.name)
+            return reverse(name, args=args, current_app=self.name)
         except NoReverseMatch:
             return None

@@ -18,8 +18,8 @@ from django.db import connection
 from django.db.models import Q
 
 from telemetry.models import CensusRecord, ErrorReport, UsageRecord
-from telemetry.pseudonymize import hash_user_id, mask_pseudonym
-from tenants.admin_base import PortalModelAdmin, VisibleTenantFilter
+from telemetry.pseudonymize import mask_pseudonym
+from tenants.admin_base import FindUserByIdMixin, PortalModelAdmin, VisibleTenantFilter
 from tenants.models import Pool
 
 # How deep next/previous paging may go: OFFSET reads every skipped row, so deeper pages are refused
@@ -141,7 +141,7 @@ class TenantRecordBrowserAdmin(RecordBrowserAdmin):
 
 
 @admin.register(ErrorReport)
-class ErrorReportAdmin(TenantRecordBrowserAdmin):
+class ErrorReportAdmin(FindUserByIdMixin, TenantRecordBrowserAdmin):
     list_display = (
         "timestamp",
         "tenant",
@@ -172,7 +172,12 @@ class ErrorReportAdmin(TenantRecordBrowserAdmin):
         "crash",
     )
     search_fields = ("error_code",)
-    search_help_text = "An exact user ID (matched by its keyed hash), conversation thread ID, error code or pool FQDN."
+    search_help_text = (
+        "An exact conversation thread ID, error code or pool FQDN. "
+        "To find a user's reports, use the user ID form above."
+    )
+    found_user_text = "Showing the error reports of the user you looked up:"
+    no_user_text = "No error reports from a user with that ID."
 
     @admin.display(description="User")
     def user(self, obj):
@@ -186,11 +191,10 @@ class ErrorReportAdmin(TenantRecordBrowserAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        # Each alternative is an exact match on an indexed column; the typed user ID is only hashed.
+        # Each alternative is an exact match on an indexed column. User IDs are not among them: they
+        # are looked up through FindUserByIdMixin's POST form, so that none ends up in a URL.
         pools = Pool.objects.all_tenants().filter(fqdn=term.rstrip(".").lower()).values("pk")
-        matches = (
-            Q(user_hash=hash_user_id(term)) | Q(conversation_thread_id=term) | Q(error_code=term) | Q(pool__in=pools)
-        )
+        matches = Q(conversation_thread_id=term) | Q(error_code=term) | Q(pool__in=pools)
         return queryset.filter(matches), False
 
 

@@ -12,14 +12,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
 
+from portal.admin_site import OWN_TENANT_LABEL
 from telemetry.policy import DEFAULT_IDENTITY
-from telemetry.pseudonymize import hash_user_id, mask_pseudonym
+from telemetry.pseudonymize import mask_pseudonym
 from tenants import services
 from tenants.admin_base import (
+    FindUserByIdMixin,
     StopCollectionConfirmationMixin,
     TenantScopedAdmin,
     actor_of,
     is_superuser,
+    is_tenant_admin,
 )
 from tenants.forms import (
     IngestionKeyAddForm,
@@ -33,12 +36,14 @@ from tenants.forms import (
     on_off,
 )
 from tenants.models import AuditLogEntry, EndUser, IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
+from tenants.scoping import admin_tenant_id
 from tenants.selectors import meeting_ux_configurations, pools_with_effective_meeting_ux
 
 CENSUS_EXPLANATION = (
     "Always on. Census data (app, device model, OS, language, sign-in counts) identifies neither the "
     "organization nor the user, so no one can switch it off: not tenant admins, not users."
 )
+POLICIES_TITLE = "Data collection policies"
 SCOPE_RANK = {
     WebServiceConfiguration.Scope.GLOBAL: 0,
     WebServiceConfiguration.Scope.SITE: 1,
@@ -90,7 +95,7 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = TenantPolicyForm if obj is not None else TenantAddForm
-        return super().get_form(request, obj, change, **kwargs)
+        return with_viewer(super().get_form(request, obj, change, **kwargs), request)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -144,6 +149,39 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
 
     def stopping_changes(self, request, obj, form):
         return form.stopping_changes() if obj is not None else []
+
+    def own_tenant_context(self, request) -> dict:
+        """For a tenant admin, their tenant is "Your organization", not one row of "Tenants"."""
+        return {"own_tenant_label": OWN_TENANT_LABEL} if is_tenant_admin(request) else {}
+
+    def changelist_view(self, request, extra_context=None):
+        # A tenant admin's list would hold one row: their organization's page is the list.
+        own_tenant_id = admin_tenant_id(request.user)
+        if own_tenant_id is not None:
+            return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[own_tenant_id]))
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = self.own_tenant_context(request)
+        if context:
+            # Saving already brings a tenant admin back to this page.
+            context.update(title=POLICIES_TITLE, show_save_and_continue=False)
+        return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
+
+    def history_view(self, request, object_id, extra_context=None):
+        return super().history_view(request, object_id, {**self.own_tenant_context(request), **(extra_context or {})})
+
+    def stop_confirmation_response(self, request, obj, stops):
+        response = super().stop_confirmation_response(request, obj, stops)
+        response.context_data.update(self.own_tenant_context(request))
+        return response
+
+    def response_change(self, request, obj):
+        if not is_tenant_admin(request):
+            return super().response_change(request, obj)
+        # Django's "The tenant “Contoso” was changed" and its list of one are not a tenant admin's words.
+        self.message_user(request, "Your organization's data collection policies are saved.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[obj.pk]))
 
     def save_model(self, request, obj, form, change):
         actor = actor_of(request)
@@ -252,6 +290,9 @@ class SiteAdmin(TenantScopedAdmin):
     search_fields = ("name",)
     form = SiteAddForm
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return with_viewer(super().get_form(request, obj, change, **kwargs), request)
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["tenant", "name"] if self.tenant_field_needed(request) else ["name"]
@@ -273,6 +314,9 @@ class PoolAdmin(TenantScopedAdmin):
     autocomplete_fields = ("site",)
     form = PoolAddForm
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return with_viewer(super().get_form(request, obj, change, **kwargs), request)
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["tenant", "fqdn", "site"] if self.tenant_field_needed(request) else ["fqdn", "site"]
@@ -289,24 +333,19 @@ class PoolAdmin(TenantScopedAdmin):
 
 
 @admin.register(EndUser)
-class EndUserAdmin(TenantScopedAdmin):
-    """Read-only for everyone: the opt-in is the user's own choice, made from their client."""
+class EndUserAdmin(FindUserByIdMixin, TenantScopedAdmin):
+    """Read-only for everyone: the opt-in is the user's own choice, made from their client.
+
+    Users are found by their typed user ID through the find-user form (a POST), never a GET search.
+    """
 
     list_display = ("pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")
     list_filter = ("error_reporting_opted_in",)
     fields = ("tenant", "pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")
-    # Present so that Django shows the search box; get_search_results never matches it as text.
-    search_fields = ("user_hash",)
-    search_help_text = "Type a user ID: it is matched by its keyed hash; the ID itself is neither stored nor shown."
 
     @admin.display(description="Pseudonym")
     def pseudonym(self, obj):
         return mask_pseudonym(obj.user_hash)
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return queryset.filter(user_hash=hash_user_id(search_term)), False
 
 
 @admin.register(IngestionKey)

@@ -10,12 +10,20 @@ Permissions come from the portal role, never from Django model permissions: tena
 what their admin class allows, support staff only view, superusers write what any admin class allows.
 """
 
+import re
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
 from django.contrib.admin.filters import RelatedFieldListFilter
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from telemetry.pseudonymize import hash_user_id, mask_pseudonym
+from tenants.forms import FindUserForm, tenant_of_new_object
 from tenants.models import Tenant
 from tenants.scoping import admin_tenant_id, is_support, visible_tenant_ids
 from tenants.services import Actor, PortalError
@@ -140,10 +148,7 @@ class TenantScopedAdmin(PortalModelAdmin):
 
     def tenant_for_write(self, request, form) -> Tenant:
         """The tenant a new object belongs to: the tenant admin's own; a superuser picks one."""
-        tenant_id = admin_tenant_id(request.user)
-        if tenant_id is not None:
-            return Tenant.objects.visible_to(request.user).get(pk=tenant_id)
-        return form.cleaned_data["tenant"]
+        return tenant_of_new_object(viewer=request.user, chosen=form.cleaned_data.get("tenant"))
 
     def tenant_field_needed(self, request) -> bool:
         """Only superusers, who belong to no tenant, choose the tenant of a new object."""
@@ -196,3 +201,97 @@ class StopCollectionConfirmationMixin:
             "cancel_url": request.get_full_path(),
         }
         return TemplateResponse(request, self.stop_confirmation_template, context)
+
+
+USER_HASH_VAR = "user_hash"
+PSEUDONYM_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class LookedUpUserFilter(admin.ListFilter):
+    """The rows of one pseudonym (`?user_hash=<hex>`), the target of the find-user form.
+
+    It has no choices of its own: it appears in the sidebar only while in use, with a way back to
+    everyone. Nothing but a pseudonym is ever accepted here, so no typed ID is looked up from a URL.
+    """
+
+    title = "user"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        if USER_HASH_VAR in params:
+            self.used_parameters[USER_HASH_VAR] = params.pop(USER_HASH_VAR)[-1]
+
+    def value(self) -> str | None:
+        return self.used_parameters.get(USER_HASH_VAR)
+
+    def has_output(self):
+        # Django applies only the filters that have output; this one has it exactly when it is used.
+        return self.value() is not None
+
+    def expected_parameters(self):
+        return [USER_HASH_VAR]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not PSEUDONYM_RE.match(value):
+            raise IncorrectLookupParameters("Not a pseudonym.")
+        return queryset.filter(user_hash=value)
+
+    def choices(self, changelist):
+        yield {
+            "selected": False,
+            "query_string": changelist.get_query_string(remove=[USER_HASH_VAR]),
+            "display": "All users",
+        }
+        yield {"selected": True, "query_string": changelist.get_query_string(), "display": mask_pseudonym(self.value())}
+
+
+class FindUserByIdMixin:
+    """A change list whose rows are found by a person's typed user ID, without the ID in any URL.
+
+    The ID travels only in the body of a CSRF-protected POST: it is hashed on arrival and the
+    browser is redirected to the change list filtered by the pseudonym. A GET search would put it
+    in access logs, browser history and Referer headers.
+    """
+
+    change_list_template = "admin/find_user_change_list.html"
+    found_user_text = "Showing the user you looked up:"
+    no_user_text = "No user with that ID."
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), LookedUpUserFilter]
+
+    def _url_name(self, view: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
+
+    def get_urls(self):
+        find = self.admin_site.admin_view(self.find_user_view)
+        return [path("find-user/", find, name=self._url_name("find_user")), *super().get_urls()]
+
+    def find_user_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist_url = reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
+        if request.method != "POST":
+            return HttpResponseRedirect(changelist_url)
+        form = FindUserForm(request.POST)
+        if not form.is_valid():
+            # The messages never repeat the input: it may be a user ID.
+            self.message_user(request, form.errors["user_id"][0], messages.ERROR)
+            return HttpResponseRedirect(changelist_url)
+        pseudonym = hash_user_id(form.cleaned_data["user_id"])
+        return HttpResponseRedirect(f"{changelist_url}?{urlencode({USER_HASH_VAR: pseudonym})}")
+
+    def changelist_view(self, request, extra_context=None):
+        looked_up = request.GET.get(USER_HASH_VAR, "")
+        context = {
+            "find_user_form": FindUserForm(),
+            "find_user_url": reverse(f"admin:{self._url_name('find_user')}", current_app=self.admin_site.name),
+            "looked_up_user": mask_pseudonym(looked_up) if PSEUDONYM_RE.match(looked_up) else None,
+            "found_user_text": self.found_user_text,
+            "no_user_text": self.no_user_text,
+            "all_users_url": reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name),
+        }
+        return super().changelist_view(request, {**context, **(extra_context or {})})

@@ -2,11 +2,13 @@
 
 from django import forms
 
+from telemetry.models import NAME
 from telemetry.policy import resolve_meeting_ux
+from tenants import services
 from tenants.models import IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
 from tenants.selectors import meeting_ux_configurations
-from tenants.services import Scope
+from tenants.services import PortalError, Scope
 
 ON_OFF = [(True, "On"), (False, "Off")]
 
@@ -37,16 +39,58 @@ MEETING_UX_HELP = (
 )
 
 
+class FindUserForm(forms.Form):
+    """A user ID typed to be looked up by its keyed hash. Its errors never repeat the input."""
+
+    user_id = forms.CharField(
+        label="User ID",
+        max_length=NAME,
+        error_messages={
+            "required": "Type the user ID to look up.",
+            "max_length": f"A user ID is at most {NAME} characters.",
+        },
+        # Browsers keep what is typed into text fields for autofill unless told not to.
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": 30}),
+    )
+
+
+def tenant_of_new_object(*, viewer, chosen: Tenant | None) -> Tenant | None:
+    """The tenant a new object belongs to: a tenant admin's own; superusers choose (`chosen`)."""
+    tenant_id = admin_tenant_id(viewer)
+    if tenant_id is not None:
+        return Tenant.objects.visible_to(viewer).get(pk=tenant_id)
+    return chosen
+
+
 class ViewerScopedForm(forms.ModelForm):
     """A form whose choices are limited to what its viewer may see (set per request by the admin)."""
 
     viewer = None
 
+    def tenant_of_new_object(self) -> Tenant | None:
+        return tenant_of_new_object(viewer=self.viewer, chosen=self.cleaned_data.get("tenant"))
 
-class TenantAddForm(forms.ModelForm):
+    def service_check(self, field: str, check, **kwargs):
+        """Run one of the services' checks; its refusal becomes an error on `field`, input kept."""
+        try:
+            return check(**kwargs)
+        except PortalError as error:
+            self.add_error(field, str(error))
+            return None
+
+
+class TenantAddForm(ViewerScopedForm):
     class Meta:
         model = Tenant
         fields = ["slug", "name", "domain"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "slug" in cleaned:
+            self.service_check("slug", services.tenant_slug_check, slug=cleaned["slug"])
+        if "domain" in cleaned:
+            self.service_check("domain", services.normalize_fqdn, fqdn=cleaned["domain"])
+        return cleaned
 
 
 class TenantPolicyForm(forms.ModelForm):
@@ -167,16 +211,35 @@ def meeting_ux_stopping_changes(
     return stops
 
 
-class SiteAddForm(forms.ModelForm):
+class SiteAddForm(ViewerScopedForm):
     class Meta:
         model = Site
         fields = ["tenant", "name"]
 
+    def clean(self):
+        cleaned = super().clean()
+        tenant = self.tenant_of_new_object()
+        if tenant is not None and "name" in cleaned:
+            self.service_check("name", services.site_name_check, tenant=tenant, name=cleaned["name"])
+        return cleaned
 
-class PoolAddForm(forms.ModelForm):
+
+class PoolAddForm(ViewerScopedForm):
     class Meta:
         model = Pool
         fields = ["tenant", "fqdn", "site"]
+        labels = {"fqdn": "Pool FQDN"}
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant = self.tenant_of_new_object()
+        if tenant is None:
+            return cleaned
+        if "fqdn" in cleaned:
+            self.service_check("fqdn", services.pool_fqdn_check, tenant=tenant, fqdn=cleaned["fqdn"])
+        if cleaned.get("site") is not None:
+            self.service_check("site", services.pool_site_check, tenant=tenant, site=cleaned["site"])
+        return cleaned
 
 
 class IngestionKeyAddForm(forms.ModelForm):

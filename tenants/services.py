@@ -93,16 +93,47 @@ def normalize_fqdn(fqdn: str) -> str:
     return value
 
 
+# The checks below are the services' own rules, one field each, so that forms can show a refusal on
+# the field it is about (keeping the input) before anything is written; the services run them too.
+
+
+def tenant_slug_check(*, slug: str) -> None:
+    """PortalError unless `slug` is well-formed and no tenant has it yet."""
+    if not SLUG_RE.match(slug) or len(slug) > 63:
+        raise PortalError(TENANT_SLUG_INVALID.format(slug=slug))
+    if Tenant.objects.all_tenants().filter(slug=slug).exists():
+        raise PortalError(TENANT_EXISTS.format(slug=slug))
+
+
+def site_name_check(*, tenant: Tenant, name: str) -> None:
+    """PortalError unless `name` is a well-formed site name the tenant does not use yet."""
+    if not name or name != name.strip() or ":" in name or len(name) > 100:
+        raise PortalError(SITE_NAME_INVALID.format(name=name))
+    if tenant.sites.filter(name=name).exists():
+        raise PortalError(SITE_EXISTS.format(tenant=tenant.slug, name=name))
+
+
+def pool_fqdn_check(*, tenant: Tenant, fqdn: str) -> str:
+    """The normalized FQDN of a new pool of the tenant; PortalError if malformed or already there."""
+    fqdn = normalize_fqdn(fqdn)
+    if tenant.pools.filter(fqdn=fqdn).exists():
+        raise PortalError(POOL_EXISTS.format(tenant=tenant.slug, fqdn=fqdn))
+    return fqdn
+
+
+def pool_site_check(*, tenant: Tenant, site: Site | None) -> None:
+    """PortalError unless the site of a new pool (if any) belongs to the tenant."""
+    if site is not None and site.tenant_id != tenant.pk:
+        raise PortalError(SITE_MISSING.format(tenant=tenant.slug, name=site.name))
+
+
 @transaction.atomic
 def tenant_create(*, slug: str, name: str, domain: str, actor: Actor) -> Tenant:
     """A tenant with its Global web service configuration (MeetingUxEnableTelemetry False)."""
-    if not SLUG_RE.match(slug) or len(slug) > 63:
-        raise PortalError(TENANT_SLUG_INVALID.format(slug=slug))
+    tenant_slug_check(slug=slug)
     if len(name.strip()) > Tenant._meta.get_field("name").max_length:
         raise PortalError(TENANT_NAME_INVALID)
     domain = normalize_fqdn(domain)
-    if Tenant.objects.all_tenants().filter(slug=slug).exists():
-        raise PortalError(TENANT_EXISTS.format(slug=slug))
     tenant = Tenant.objects.create(slug=slug, name=name.strip() or slug, domain=domain)
     WebServiceConfiguration.objects.create(tenant=tenant, scope=WebServiceConfiguration.Scope.GLOBAL)
     _audit(tenant=tenant, actor=actor, action="create_tenant", target=tenant.slug, new=f"{tenant.name} ({domain})")
@@ -111,10 +142,7 @@ def tenant_create(*, slug: str, name: str, domain: str, actor: Actor) -> Tenant:
 
 @transaction.atomic
 def site_create(*, tenant: Tenant, name: str, actor: Actor) -> Site:
-    if not name or name != name.strip() or ":" in name or len(name) > 100:
-        raise PortalError(SITE_NAME_INVALID.format(name=name))
-    if tenant.sites.filter(name=name).exists():
-        raise PortalError(SITE_EXISTS.format(tenant=tenant.slug, name=name))
+    site_name_check(tenant=tenant, name=name)
     site = Site.objects.create(tenant=tenant, name=name)
     _audit(tenant=tenant, actor=actor, action="create_site", target=f"Site:{name}", new=name)
     return site
@@ -122,11 +150,8 @@ def site_create(*, tenant: Tenant, name: str, actor: Actor) -> Site:
 
 @transaction.atomic
 def pool_create(*, tenant: Tenant, fqdn: str, site: Site | None = None, actor: Actor) -> Pool:
-    fqdn = normalize_fqdn(fqdn)
-    if site is not None and site.tenant_id != tenant.pk:
-        raise PortalError(SITE_MISSING.format(tenant=tenant.slug, name=site.name))
-    if tenant.pools.filter(fqdn=fqdn).exists():
-        raise PortalError(POOL_EXISTS.format(tenant=tenant.slug, fqdn=fqdn))
+    fqdn = pool_fqdn_check(tenant=tenant, fqdn=fqdn)
+    pool_site_check(tenant=tenant, site=site)
     pool = Pool.objects.create(tenant=tenant, fqdn=fqdn, site=site)
     _audit(
         tenant=tenant,

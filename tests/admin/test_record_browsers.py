@@ -44,12 +44,8 @@ def test_error_reports_show_personal_data_masked(client, iago, contoso_world):
         assert "203.0.113.0/24" in body
 
 
-@pytest.mark.parametrize(
-    "term", ["amos@contoso.com", " AMOS@Contoso.com ", "contoso-thread", "contoso-E1", "POOL01.contoso.com"]
-)
-def test_error_reports_are_found_by_user_id_thread_error_code_or_pool(
-    client, iago, contoso_world, fabrikam_world, term
-):
+@pytest.mark.parametrize("term", ["contoso-thread", " contoso-thread ", "contoso-E1", "POOL01.contoso.com"])
+def test_error_reports_are_found_by_thread_error_code_or_pool(client, iago, contoso_world, fabrikam_world, term):
     client.force_login(iago)
     response = client.get(reverse("admin:telemetry_errorreport_changelist"), {"q": term})
     assert listed(response) == [contoso_world.error_report]
@@ -140,3 +136,10 @@ def test_the_unfiltered_list_shows_the_planners_estimate(client, iago, contoso_w
     assert "About 5 census records" in response.content.decode()
     searched = client.get(reverse("admin:telemetry_censusrecord_changelist"), {"q": "Windows"})
     assert searched.context["cl"].estimated_total is None
+
+
+def test_clear_the_search_is_offered_only_after_a_search(client, iago, contoso_world):
+    client.force_login(iago)
+    url = reverse("admin:telemetry_errorreport_changelist")
+    assert "Clear the search" not in client.get(url).content.decode()
+    assert "Clear the search" in client.get(url, {"q": "contoso-E1"}).content.decode()
