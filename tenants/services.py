@@ -86,8 +86,14 @@ def _audit(
     )
 
 
+def fqdn_key(fqdn: str) -> str:
+    """How a pool FQDN (or any domain name) is stored and looked up: trimmed, no trailing dot, lower-case."""
+    return fqdn.strip().rstrip(".").lower()
+
+
 def normalize_fqdn(fqdn: str) -> str:
-    value = fqdn.strip().rstrip(".").lower()
+    """A valid FQDN in its stored form; PortalError otherwise."""
+    value = fqdn_key(fqdn)
     if not FQDN_RE.match(value):
         raise PortalError(FQDN_INVALID.format(fqdn=fqdn))
     return value
@@ -240,7 +246,7 @@ def scope_parse(*, tenant: Tenant, identity: str) -> Scope:
         return Scope(kind=kinds.SITE, site=site)
     service, _, fqdn = rest.partition(":")
     if head.lower() == "service" and service.lower() == "webserver" and fqdn:
-        pool = tenant.pools.filter(fqdn=fqdn.strip().rstrip(".").lower()).first()
+        pool = tenant.pools.filter(fqdn=fqdn_key(fqdn)).first()
         if pool is None:
             raise PortalError(POOL_MISSING.format(tenant=tenant.slug, fqdn=fqdn))
         return Scope(kind=kinds.SERVICE, pool=pool)
