@@ -2,10 +2,10 @@
 
 - Workers: WEB_CONCURRENCY, or 2 x CPUs + 1. Ingestion spends part of each request waiting for its
   commit, so fewer workers leave CPU idle (benchmarks/ingest.py measures it).
-- The application is loaded once in the master, so a missing secret stops gunicorn at once with its
-  one line (loaded in each worker, the master would boot worker after worker), and it is frozen out of the garbage collector's view before
-  the workers fork: the workers share those pages and their collections skip them (about 10% of a
-  worker's CPU per batch, measured in-process).
+- The application is loaded once in the master, so a missing secret stops gunicorn at once with
+  its one line (loaded in each worker, the master would boot worker after worker); it is then frozen
+  out of the garbage collector's view before the workers fork: the workers share those pages and
+  their collections skip them (about 10% of a worker's CPU per batch, measured in-process).
 - No access log: the client API's PUT /api/v1/users/<user id>/error-reporting carries a cleartext
   user ID in its path (api.md), and no log line may hold one.
 """

@@ -138,9 +138,9 @@ FROM (SELECT 1 + floor(random() * %(slot_count)s)::int AS slot, floor(random() *
 """
 
 CENSUS_SQL = """
-INSERT INTO telemetry_censusrecord (day, timestamp, client, app_name, device_model, os_name, os_version,
+INSERT INTO telemetry_censusrecord (id, day, timestamp, client, app_name, device_model, os_name, os_version,
     user_language, user_hash, device_id, sign_in_attempts, sign_in_failures)
-SELECT %(day)s, %(day)s::timestamptz + random() * interval '1 day', g.client,
+SELECT gen_random_uuid(), %(day)s, %(day)s::timestamptz + random() * interval '1 day', g.client,
     CASE g.client WHEN 'mobile' THEN 'iPhoneSkype' WHEN 'web' THEN 'SkypeWeb' ELSE 'Lync.exe' END,
     'Surface Laptop', CASE g.client WHEN 'mobile' THEN 'iPhoneiOS' ELSE 'Windows' END,
     CASE WHEN random() < 0.5 THEN '10.0.19045' ELSE '10.0.22631' END,

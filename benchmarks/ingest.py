@@ -294,7 +294,7 @@ def stored_rows(batches: list[list[dict]]) -> dict[str, list[tuple]]:
             if r["category"] == "census":
                 rows["census"].append(
                     (
-                        *(day, timestamp, r["client"], r["app_name"], r["device_model"], r["os_name"]),
+                        *(uuid.uuid4(), day, timestamp, r["client"], r["app_name"], r["device_model"], r["os_name"]),
                         *(
                             r["os_version"],
                             r["user_language"],

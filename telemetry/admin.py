@@ -21,6 +21,7 @@ from telemetry.models import CensusRecord, ErrorReport, UsageRecord
 from telemetry.pseudonymize import mask_pseudonym
 from tenants.admin_base import FindUserByIdMixin, PortalModelAdmin, VisibleTenantFilter
 from tenants.models import Pool
+from tenants.services import fqdn_key
 
 # How deep next/previous paging may go: OFFSET reads every skipped row, so deeper pages are refused
 # (narrow the list with a filter or a search instead).
@@ -193,7 +194,7 @@ class ErrorReportAdmin(FindUserByIdMixin, TenantRecordBrowserAdmin):
             return queryset, False
         # Each alternative is an exact match on an indexed column. User IDs are not among them: they
         # are looked up through FindUserByIdMixin's POST form, so that none ends up in a URL.
-        pools = Pool.objects.all_tenants().filter(fqdn=term.rstrip(".").lower()).values("pk")
+        pools = Pool.objects.all_tenants().filter(fqdn=fqdn_key(term)).values("pk")
         matches = Q(conversation_thread_id=term) | Q(error_code=term) | Q(pool__in=pools)
         return queryset.filter(matches), False
 
@@ -220,7 +221,7 @@ class UsageRecordAdmin(TenantRecordBrowserAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        pools = Pool.objects.all_tenants().filter(fqdn=term.rstrip(".").lower()).values("pk")
+        pools = Pool.objects.all_tenants().filter(fqdn=fqdn_key(term)).values("pk")
         matches = Q(pool__in=pools)
         # A term that is not a UUID can only be a pool FQDN.
         with contextlib.suppress(ValueError):

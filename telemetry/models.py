@@ -4,6 +4,9 @@ Raw record tables are large (tens of millions of rows); every screen reads the s
 which ingestion maintains in the same transaction as the records.
 """
 
+import datetime as dt
+import uuid
+
 from django.db import models
 
 from telemetry.policy import Client
@@ -29,9 +32,18 @@ UNKNOWN = "unknown"
 INVALID_REASON = "invalid"
 
 
-class CensusRecord(models.Model):
-    """Always collected, identifies nobody: no tenant, no pool, no client-chosen record id."""
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
 
+
+class CensusRecord(models.Model):
+    """Always collected, identifies nobody: no tenant, no pool, no client-chosen record id.
+
+    The primary key is random (uuid4), not a sequence: a sequential id would give away the order of
+    arrival, and with it the batch, and so the tenant, that a census row came in.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     day = models.DateField()
     timestamp = models.DateTimeField()
     client = models.CharField(max_length=16, choices=Client.choices)
@@ -130,12 +142,13 @@ class RecordReceipt(models.Model):
     """The record ids a tenant has sent and were accepted or dropped: what makes ingestion idempotent.
 
     Kept apart from the record tables so that a census record carries no client-chosen id that could
-    link it back to a tenant.
+    link it back to a tenant. Only the day of arrival is kept: a time of day would let one match a
+    tenant's receipts to the census rows written in the same moment.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     record_id = models.UUIDField()
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_on = models.DateField(default=utc_today)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "record_id"], name="receipt_unique_per_tenant")]

@@ -7,7 +7,7 @@ about every valid record, and stores the batch all-or-nothing in one transaction
 
 import datetime as dt
 from dataclasses import dataclass, field
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.db import transaction
 
@@ -26,6 +26,7 @@ from telemetry.schemas import (
 from telemetry.storage import Counts, storage_for_connection
 from tenants.models import EndUser, Pool, Tenant
 from tenants.selectors import meeting_ux_configurations, pool_meeting_ux
+from tenants.services import fqdn_key
 
 POOL_UNKNOWN = "is not a pool of this tenant"
 
@@ -96,10 +97,6 @@ class _Candidate:
     row: tuple | None = None
 
 
-def _pool_key(fqdn: str) -> str:
-    return fqdn.strip().rstrip(".").lower()
-
-
 @dataclass
 class _Facts:
     """Everything the decision needs about one tenant, read once per batch."""
@@ -112,7 +109,7 @@ class _Facts:
 
 
 def _gather_facts(*, tenant: Tenant, records: list, user_hashes: set[str]) -> _Facts:
-    pool_names = {_pool_key(r.pool) for r in records if isinstance(r, UsageRecordIn | ErrorReportIn)}
+    pool_names = {fqdn_key(r.pool) for r in records if isinstance(r, UsageRecordIn | ErrorReportIn)}
     # The tenant is read again: a caller's object may predate a policy change.
     policy = TenantPolicy(
         **Tenant.objects.all_tenants()
@@ -170,6 +167,7 @@ def _row(candidate: _Candidate, *, tenant_id: int) -> tuple:
     client = record.client.value
     if isinstance(record, CensusRecordIn):
         return (
+            uuid4(),
             candidate.day,
             record.timestamp,
             client,
@@ -220,7 +218,7 @@ def _row(candidate: _Candidate, *, tenant_id: int) -> tuple:
 
 def _partner(record: UsageRecordIn) -> str:
     # Organization names are case-insensitive domains: one spelling per partner keeps the counts whole.
-    return record.federation_partner.strip().rstrip(".").lower()
+    return fqdn_key(record.federation_partner)
 
 
 def _usage_values(record: UsageRecordIn) -> tuple[int, ...]:
@@ -261,7 +259,7 @@ def _plan(*, tenant: Tenant, records: list) -> _Plan:
         raw = records[index]
         item, pool = validated_item, None
         if isinstance(item, UsageRecordIn | ErrorReportIn):
-            pool = facts.pools.get(_pool_key(item.pool))
+            pool = facts.pools.get(fqdn_key(item.pool))
             if pool is None:
                 item = reject(raw=raw, index=index, problems=[(("pool",), POOL_UNKNOWN)])
         if isinstance(item, Rejection):

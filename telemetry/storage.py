@@ -15,7 +15,6 @@ from uuid import UUID
 
 from django.db import connection
 from django.db.models import F
-from django.utils import timezone
 
 from telemetry.models import (
     CensusRecord,
@@ -26,9 +25,12 @@ from telemetry.models import (
     RecordReceipt,
     UsageDailySum,
     UsageRecord,
+    utc_today,
 )
 
+# A census row's id is a random uuid4 made in Python (telemetry.services), the same in both paths.
 CENSUS_COLUMNS = (
+    "id",
     "day",
     "timestamp",
     "client",
@@ -216,10 +218,10 @@ class PostgresStorage:
                 for record_id in record_ids:
                     copy.write_row((record_id,))
             cursor.execute(
-                f"INSERT INTO {RecordReceipt._meta.db_table} (tenant_id, record_id, received_at) "  # noqa: S608
+                f"INSERT INTO {RecordReceipt._meta.db_table} (tenant_id, record_id, received_on) "  # noqa: S608
                 f"SELECT %s, record_id, %s FROM {STAGING_TABLE} ORDER BY record_id "
                 "ON CONFLICT (tenant_id, record_id) DO NOTHING RETURNING record_id",
-                (tenant_id, timezone.now()),
+                (tenant_id, utc_today()),
             )
             return {row[0] for row in cursor.fetchall()}
 

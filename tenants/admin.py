@@ -37,18 +37,17 @@ from tenants.forms import (
 )
 from tenants.models import AuditLogEntry, EndUser, IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
-from tenants.selectors import meeting_ux_configurations, pools_with_effective_meeting_ux
+from tenants.selectors import (
+    meeting_ux_configurations,
+    pools_with_effective_meeting_ux,
+    web_service_configurations_ordered,
+)
 
 CENSUS_EXPLANATION = (
     "Always on. Census data (app, device model, OS, language, sign-in counts) identifies neither the "
     "organization nor the user, so no one can switch it off: not tenant admins, not users."
 )
 POLICIES_TITLE = "Data collection policies"
-SCOPE_RANK = {
-    WebServiceConfiguration.Scope.GLOBAL: 0,
-    WebServiceConfiguration.Scope.SITE: 1,
-    WebServiceConfiguration.Scope.SERVICE: 2,
-}
 
 
 def adopt(form_instance, saved) -> None:
@@ -118,10 +117,7 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
 
     def meeting_ux_context(self, request, tenant) -> dict:
         configuration_admin = self.admin_site.get_model_admin(WebServiceConfiguration)
-        configurations = sorted(
-            WebServiceConfiguration.objects.filter(tenant=tenant).select_related("site", "pool"),
-            key=lambda row: (SCOPE_RANK[row.scope], row.identity.casefold()),
-        )
+        configurations = web_service_configurations_ordered(tenant=tenant)
         return {
             "meeting_ux_configurations": [
                 {

@@ -5,6 +5,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -72,9 +73,22 @@ class Actor:
 
 
 def _audit(
-    *, tenant: Tenant | None, actor: Actor, action: str, target: str, field: str = "", old="", new=""
+    *,
+    tenant: Tenant | None,
+    actor: Actor,
+    action: str,
+    target: str,
+    field: str = "",
+    old="",
+    new="",
+    at: datetime | None = None,
 ) -> AuditLogEntry:
-    return AuditLogEntry.objects.create(
+    """The audit entry of a change, stamped now, or at `at` when given.
+
+    `at` is for imports and the demo, whose changes happened at another time than they are written;
+    every other caller leaves it out.
+    """
+    entry = AuditLogEntry.objects.create(
         tenant=tenant,
         actor_user=actor.user,
         actor=actor.label,
@@ -84,6 +98,11 @@ def _audit(
         old_value="" if old is None else str(old),
         new_value="" if new is None else str(new),
     )
+    if at is not None:
+        # created_at is auto_now_add, which overrides a value passed to create().
+        AuditLogEntry.objects.filter(pk=entry.pk).update(created_at=at)
+        entry.created_at = at
+    return entry
 
 
 def fqdn_key(fqdn: str) -> str:
@@ -134,7 +153,7 @@ def pool_site_check(*, tenant: Tenant, site: Site | None) -> None:
 
 
 @transaction.atomic
-def tenant_create(*, slug: str, name: str, domain: str, actor: Actor) -> Tenant:
+def tenant_create(*, slug: str, name: str, domain: str, actor: Actor, at: datetime | None = None) -> Tenant:
     """A tenant with its Global web service configuration (MeetingUxEnableTelemetry False)."""
     tenant_slug_check(slug=slug)
     if len(name.strip()) > Tenant._meta.get_field("name").max_length:
@@ -142,20 +161,24 @@ def tenant_create(*, slug: str, name: str, domain: str, actor: Actor) -> Tenant:
     domain = normalize_fqdn(domain)
     tenant = Tenant.objects.create(slug=slug, name=name.strip() or slug, domain=domain)
     WebServiceConfiguration.objects.create(tenant=tenant, scope=WebServiceConfiguration.Scope.GLOBAL)
-    _audit(tenant=tenant, actor=actor, action="create_tenant", target=tenant.slug, new=f"{tenant.name} ({domain})")
+    _audit(
+        tenant=tenant, actor=actor, action="create_tenant", target=tenant.slug, new=f"{tenant.name} ({domain})", at=at
+    )
     return tenant
 
 
 @transaction.atomic
-def site_create(*, tenant: Tenant, name: str, actor: Actor) -> Site:
+def site_create(*, tenant: Tenant, name: str, actor: Actor, at: datetime | None = None) -> Site:
     site_name_check(tenant=tenant, name=name)
     site = Site.objects.create(tenant=tenant, name=name)
-    _audit(tenant=tenant, actor=actor, action="create_site", target=f"Site:{name}", new=name)
+    _audit(tenant=tenant, actor=actor, action="create_site", target=f"Site:{name}", new=name, at=at)
     return site
 
 
 @transaction.atomic
-def pool_create(*, tenant: Tenant, fqdn: str, site: Site | None = None, actor: Actor) -> Pool:
+def pool_create(
+    *, tenant: Tenant, fqdn: str, site: Site | None = None, actor: Actor, at: datetime | None = None
+) -> Pool:
     fqdn = pool_fqdn_check(tenant=tenant, fqdn=fqdn)
     pool_site_check(tenant=tenant, site=site)
     pool = Pool.objects.create(tenant=tenant, fqdn=fqdn, site=site)
@@ -165,12 +188,15 @@ def pool_create(*, tenant: Tenant, fqdn: str, site: Site | None = None, actor: A
         action="create_pool",
         target=f"Service:WebServer:{fqdn}",
         new=f"{fqdn} in site {site.name}" if site else fqdn,
+        at=at,
     )
     return pool
 
 
 @transaction.atomic
-def client_policy_set(*, tenant: Tenant, disable_automatic_send_tracing: bool, actor: Actor) -> Tenant:
+def client_policy_set(
+    *, tenant: Tenant, disable_automatic_send_tracing: bool, actor: Actor, at: datetime | None = None
+) -> Tenant:
     """Set-CsClientPolicy -DisableAutomaticSendTracing: the organization-wide switch."""
     tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
     old = tenant.disable_automatic_send_tracing
@@ -185,12 +211,13 @@ def client_policy_set(*, tenant: Tenant, disable_automatic_send_tracing: bool, a
             field="DisableAutomaticSendTracing",
             old=old,
             new=disable_automatic_send_tracing,
+            at=at,
         )
     return tenant
 
 
 @transaction.atomic
-def watson_set(*, tenant: Tenant, enabled: bool, actor: Actor) -> Tenant:
+def watson_set(*, tenant: Tenant, enabled: bool, actor: Actor, at: datetime | None = None) -> Tenant:
     """The tenant's Windows Error Reporting (Watson) setting for Meetings App crash uploads."""
     tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
     old = tenant.watson_enabled
@@ -205,6 +232,7 @@ def watson_set(*, tenant: Tenant, enabled: bool, actor: Actor) -> Tenant:
             field="WatsonEnabled",
             old=old,
             new=enabled,
+            at=at,
         )
     return tenant
 
@@ -255,7 +283,7 @@ def scope_parse(*, tenant: Tenant, identity: str) -> Scope:
 
 @transaction.atomic
 def web_service_configuration_set(
-    *, tenant: Tenant, scope: Scope, meeting_ux_enable_telemetry: bool, actor: Actor
+    *, tenant: Tenant, scope: Scope, meeting_ux_enable_telemetry: bool, actor: Actor, at: datetime | None = None
 ) -> WebServiceConfiguration:
     """Set-CsWebServiceConfiguration -Identity <scope> -MeetingUxEnableTelemetry; creates the scope if missing."""
     configuration = WebServiceConfiguration.objects.select_for_update().filter(tenant=tenant, **scope.lookup()).first()
@@ -270,6 +298,7 @@ def web_service_configuration_set(
             target=scope.identity,
             field="MeetingUxEnableTelemetry",
             new=meeting_ux_enable_telemetry,
+            at=at,
         )
         return configuration
     old = configuration.meeting_ux_enable_telemetry
@@ -284,6 +313,7 @@ def web_service_configuration_set(
             field="MeetingUxEnableTelemetry",
             old=old,
             new=meeting_ux_enable_telemetry,
+            at=at,
         )
     return configuration
 
@@ -319,7 +349,7 @@ class IssuedKey:
 
 
 @transaction.atomic
-def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "") -> IssuedKey:
+def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "", at: datetime | None = None) -> IssuedKey:
     if len(label) > IngestionKey._meta.get_field("label").max_length:
         raise PortalError(KEY_LABEL_INVALID)
     while True:
@@ -330,7 +360,7 @@ def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "") -> Is
     key = IngestionKey.objects.create(
         tenant=tenant, prefix=prefix, key_hash=_hash_ingestion_key(secret), label=label, created_by=actor.label
     )
-    _audit(tenant=tenant, actor=actor, action="create_ingestion_key", target=f"{prefix}…", new=label)
+    _audit(tenant=tenant, actor=actor, action="create_ingestion_key", target=f"{prefix}…", new=label, at=at)
     return IssuedKey(key=key, secret=secret)
 
 
@@ -365,7 +395,9 @@ def ingestion_key_authenticate(*, secret: str) -> Tenant | None:
 
 
 @transaction.atomic
-def portal_user_create(*, username: str, password: str, role: str, tenant: Tenant | None, actor: Actor):
+def portal_user_create(
+    *, username: str, password: str, role: str, tenant: Tenant | None, actor: Actor, at: datetime | None = None
+):
     """A sign-in of the web UI with its role. Tenant admins and support staff are staff users."""
     if role not in PortalRole.Role.values:
         raise PortalError(ROLE_INVALID.format(role=role))
@@ -392,7 +424,7 @@ def portal_user_create(*, username: str, password: str, role: str, tenant: Tenan
     except IntegrityError:
         raise PortalError(USERNAME_EXISTS.format(username=username)) from None
     PortalRole.objects.create(user=user, role=role, tenant=tenant)
-    _audit(tenant=tenant, actor=actor, action="create_portal_user", target=username, new=role)
+    _audit(tenant=tenant, actor=actor, action="create_portal_user", target=username, new=role, at=at)
     return user
 
 

@@ -7,6 +7,7 @@ before they have validated their input, and each runs in one transaction.
 """
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, OperationalError
 
 from tenants.models import Tenant
 from tenants.selectors import tenant_get_by_slug
@@ -15,6 +16,9 @@ from tenants.services import TENANT_MISSING, Actor, PortalError
 TRUE_WORDS = frozenset({"true", "$true"})
 FALSE_WORDS = frozenset({"false", "$false"})
 BOOLEAN_INVALID = "{value!r} is not a boolean for {option}: use true or false (or '$True' / '$False', quoted)."
+# Only the exception's class: its message may name the host, the port or the user of the database.
+DATABASE_UNREACHABLE = "The database cannot be reached: {error}."
+DATABASE_FAILED = "The database refused the command: {error}."
 
 
 def parse_bool(value: str | bool, *, option: str) -> bool:
@@ -64,6 +68,12 @@ class PortalCommand(BaseCommand):
         except PortalError as error:
             # CommandError prints "CommandError: <message>" and exits 1 from a shell.
             raise CommandError(str(error)) from None
+        except OperationalError as error:
+            # Not the command's mistake, but still no traceback: the operator needs the one line, and
+            # the transaction of the service, if one had begun, rolled back.
+            raise CommandError(DATABASE_UNREACHABLE.format(error=type(error).__name__)) from None
+        except DatabaseError as error:
+            raise CommandError(DATABASE_FAILED.format(error=type(error).__name__)) from None
 
     def run(self, *args, **options) -> None:
         raise NotImplementedError

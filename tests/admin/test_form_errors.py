@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tenants import services
+from tenants.forms import SiteAddForm
 from tenants.models import AuditLogEntry, Pool, Site, Tenant
 
 
@@ -105,14 +106,23 @@ def test_valid_input_still_goes_through_the_service(client, hamlet, contoso_pool
 def test_a_refusal_the_form_could_not_foresee_is_still_a_message_and_changes_nothing(
     client, hamlet, contoso, monkeypatch
 ):
-    # Another request may take the name between validation and the write: the service still checks.
-    def taken_meanwhile(**kwargs):
-        raise services.PortalError("Taken meanwhile.")
+    # Another request takes the name between the form's validation and the write. The real service
+    # runs and must refuse on its own check; the competing site shares this request's transaction in
+    # a test, so it is rolled back with it and the tables end as they began.
+    validate = SiteAddForm.clean
 
-    monkeypatch.setattr(services, "site_name_check", lambda **kwargs: None)
-    monkeypatch.setattr(services, "site_create", taken_meanwhile)
+    def clean_then_taken_meanwhile(form):
+        cleaned = validate(form)
+        Site.objects.create(tenant=contoso, name="Dublin")
+        return cleaned
+
+    monkeypatch.setattr(SiteAddForm, "clean", clean_then_taken_meanwhile)
     client.force_login(hamlet)
     before = rows()
     response = client.post(reverse("admin:tenants_site_add"), {"name": "Dublin"}, follow=True)
-    assert "Taken meanwhile." in response.content.decode()
+    assert response.redirect_chain == [(reverse("admin:tenants_site_add"), 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        services.SITE_EXISTS.format(tenant="contoso", name="Dublin")
+    ]
     assert rows() == before
+    assert not AuditLogEntry.objects.filter(actor="hamlet").exists()

@@ -2,6 +2,9 @@
 
 import datetime as dt
 
+import pytest
+from django.db import connection
+
 from telemetry.models import CensusRecord, ErrorReport, IngestionCount, RecordReceipt, UsageDailySum, UsageRecord
 from telemetry.services import ingest_batch
 from tenants import services
@@ -59,3 +62,61 @@ def test_the_same_ids_again_are_duplicates_counted_once(contoso, contoso_pool):
     assert (CensusRecord.objects.count(), UsageRecord.objects.count()) == (1, 1)
     assert ledger(contoso)[("usage", "desktop", "accepted", "")] == 1
     assert ledger(contoso)[("usage", "desktop", "duplicate", "")] == 1
+
+
+def _columns(model) -> dict[str, str]:
+    """The table's columns as the database reports them, each with the Django field type it maps to."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        description = connection.introspection.get_table_description(cursor, table)
+    return {column.name: connection.introspection.get_field_type(column.type_code, column) for column in description}
+
+
+@pytest.mark.django_db
+def test_census_table_has_no_column_that_links_a_row_to_a_tenant_or_a_batch():
+    columns = _columns(CensusRecord)
+
+    assert set(columns) == {
+        "id",
+        "day",
+        "timestamp",
+        "client",
+        "app_name",
+        "device_model",
+        "os_name",
+        "os_version",
+        "user_language",
+        "user_hash",
+        "device_id",
+        "sign_in_attempts",
+        "sign_in_failures",
+    }
+    # `timestamp` is the client's own time of the record; nothing records when the row arrived.
+    assert not [name for name in columns if name.startswith(("tenant", "pool", "record", "received", "created"))]
+    assert CensusRecord._meta.pk.get_internal_type() == "UUIDField"
+
+
+def test_receipts_keep_the_day_of_arrival_and_no_time_of_day(contoso, contoso_pool):
+    ingest_batch(tenant=contoso, records=[census(), usage()])
+
+    columns = _columns(RecordReceipt)
+    assert "DateTimeField" not in columns.values()
+    assert columns["received_on"] == "DateField"
+    days = set(RecordReceipt.objects.filter(tenant=contoso).values_list("received_on", flat=True))
+    assert days == {dt.datetime.now(dt.UTC).date()}
+    assert all(type(day) is dt.date for day in days)
+
+
+def test_census_rows_get_random_ids_unrelated_to_their_order_of_arrival(contoso):
+    # Each record's client timestamp is one second after the previous one's: the order they were sent in.
+    for batch in range(3):
+        ingest_batch(
+            tenant=contoso,
+            records=[census(timestamp=f"2026-11-20T09:{batch:02d}:{second:02d}Z") for second in range(20)],
+        )
+
+    ids = list(CensusRecord.objects.order_by("timestamp").values_list("id", flat=True))
+    assert len(set(ids)) == 60
+    assert {record_id.version for record_id in ids} == {4}
+    # A sequence, or a time-ordered UUID, would sort as the rows were written.
+    assert sorted(ids) != ids

@@ -3,6 +3,7 @@ line that changes nothing."""
 
 import io
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tenants import services
-from tenants.management.base import BOOLEAN_INVALID, format_list, parse_bool
+from tenants.management.base import BOOLEAN_INVALID, DATABASE_UNREACHABLE, format_list, parse_bool
 from tenants.management.commands.create_portal_user import PASSWORD_MISSING
 from tenants.models import (
     AuditLogEntry,
@@ -572,3 +573,48 @@ def test_shell_errors_are_one_line_without_traceback_and_change_nothing(shell, a
         shell("get_cs_client_policy", "contoso").stdout + shell("get_cs_web_service_configuration", "contoso").stdout
     )
     assert after == before
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on: bound, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    [
+        pytest.param(lambda tmp: f"postgres://postgres@127.0.0.1:{closed_port()}/portal", id="postgres-closed-port"),
+        pytest.param(lambda tmp: f"sqlite:///{tmp / 'no-such-directory' / 'portal.sqlite3'}", id="sqlite-no-file"),
+    ],
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["get_cs_client_policy", "contoso"],
+        ["create_tenant", "contoso", "--name", "Contoso", "--domain", "contoso.com"],
+    ],
+)
+def test_an_unreachable_database_is_one_line_without_traceback(tmp_path, database_url, args):
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(tmp_path),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "shell-test-secret-key",
+        "TELEMETRY_HASH_KEY": "shell-test-hash-key",
+        "DJANGO_SECURE_SSL": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args],
+        check=False,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "CommandError: " + DATABASE_UNREACHABLE.format(error="OperationalError"),
+    ]
+    assert result.stdout == ""

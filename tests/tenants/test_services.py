@@ -1,5 +1,6 @@
 """The write services: their effects, the audit row in the same transaction, keys stored only hashed."""
 
+import datetime as dt
 import hashlib
 
 import pytest
@@ -84,6 +85,56 @@ def test_an_unchanged_value_writes_no_audit_row(contoso):
         tenant=contoso, scope=services.Scope(kind="global"), meeting_ux_enable_telemetry=False, actor=COMMAND_ACTOR
     )
     assert audit_count() == before
+
+
+IMPORTED_AT = dt.datetime(2025, 3, 14, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_change_made_at_another_time_is_audited_at_that_time(contoso):
+    before = dt.datetime.now(dt.UTC)
+    services.client_policy_set(tenant=contoso, disable_automatic_send_tracing=True, actor=COMMAND_ACTOR)
+    services.client_policy_set(
+        tenant=contoso, disable_automatic_send_tracing=False, actor=COMMAND_ACTOR, at=IMPORTED_AT
+    )
+
+    now_entry, imported_entry = contoso.audit_log.filter(action="set_client_policy").order_by("id")
+    imported_entry.refresh_from_db()
+    assert imported_entry.created_at == IMPORTED_AT
+    assert (imported_entry.old_value, imported_entry.new_value) == ("True", "False")
+    assert now_entry.created_at >= before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda tenant, at: services.site_create(tenant=tenant, name="Dublin", actor=COMMAND_ACTOR, at=at),
+        lambda tenant, at: services.pool_create(tenant=tenant, fqdn="pool09.contoso.com", actor=COMMAND_ACTOR, at=at),
+        lambda tenant, at: services.watson_set(tenant=tenant, enabled=False, actor=COMMAND_ACTOR, at=at),
+        lambda tenant, at: services.ingestion_key_create(tenant=tenant, actor=COMMAND_ACTOR, at=at),
+        lambda tenant, at: services.web_service_configuration_set(
+            tenant=tenant,
+            scope=services.Scope(kind="global"),
+            meeting_ux_enable_telemetry=True,
+            actor=COMMAND_ACTOR,
+            at=at,
+        ),
+        lambda tenant, at: services.portal_user_create(
+            username="ophelia", password=PASSWORD, role="tenant_admin", tenant=tenant, actor=COMMAND_ACTOR, at=at
+        ),
+    ],
+)
+def test_every_service_the_demo_backdates_writes_at_into_its_audit_entry(contoso, change):
+    before = audit_count()
+    change(contoso, IMPORTED_AT)
+    assert audit_count() == before + 1
+    assert AuditLogEntry.objects.all_tenants().order_by("-id").first().created_at == IMPORTED_AT
+
+
+def test_tenant_create_at_is_its_audit_time(db):
+    tenant = services.tenant_create(
+        slug="northwind", name="Northwind", domain="northwind.com", actor=COMMAND_ACTOR, at=IMPORTED_AT
+    )
+    assert tenant.audit_log.get().created_at == IMPORTED_AT
 
 
 def test_watson_set_records_old_and_new(contoso):

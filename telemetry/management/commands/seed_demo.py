@@ -5,9 +5,8 @@ opt in through end_user_set_error_reporting as their clients would; ~5 weeks of 
 telemetry.services.ingest_batch, the ingestion code itself. In the middle, contoso turns usage data
 collection off for some days and on again, so the dashboard shows policy at work.
 
-Demo-only backdating: the audit log stamps a change with the moment it is made, but the demo's
-changes happen on simulated days, so their audit entries' created_at is set to that simulated time.
-Nothing outside this command ever rewrites an audit entry.
+The demo's changes happen on simulated days, so it passes each service the simulated time (`at`),
+which the service writes as its audit entry's created_at; nothing here writes to the audit log.
 """
 
 import random
@@ -22,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from telemetry.models import CensusRecord, ErrorReport, IngestionCount, UsageRecord
 from telemetry.services import ingest_batch
 from tenants import services
-from tenants.models import AuditLogEntry, PortalRole, Tenant
+from tenants.models import PortalRole, Tenant
 
 ACTOR = services.Actor.for_command("seed_demo")
 NOT_EMPTY = "The database is not empty: seed_demo fills only an empty database (run it after a fresh migrate)."
@@ -152,9 +151,8 @@ class Command(BaseCommand):
         first_day = today - timedelta(days=days - 1)
         setup_time = datetime.combine(first_day - timedelta(days=1), time(8, 0), tzinfo=UTC)
 
-        demo_tenants = [self._create_tenant(plan, rng) for plan in PLANS]
-        # The set-up happened before the simulated period (demo-only backdating, see the module docstring).
-        AuditLogEntry.objects.all_tenants().update(created_at=setup_time)
+        # The set-up happens the day before the simulated period.
+        demo_tenants = [self._create_tenant(plan, rng, at=setup_time) for plan in PLANS]
 
         off_day, on_day = self._policy_change_days(first_day, days)
         progress = Progress(self.stdout, days, "Sending telemetry")
@@ -178,11 +176,16 @@ class Command(BaseCommand):
             role=PortalRole.Role.TENANT_ADMIN,
             tenant=contoso,
             actor=ACTOR,
+            at=setup_time,
         )
         services.portal_user_create(
-            username=SUPPORT_USERNAME, password=support_password, role=PortalRole.Role.SUPPORT, tenant=None, actor=ACTOR
+            username=SUPPORT_USERNAME,
+            password=support_password,
+            role=PortalRole.Role.SUPPORT,
+            tenant=None,
+            actor=ACTOR,
+            at=setup_time,
         )
-        AuditLogEntry.objects.all_tenants().filter(action="create_portal_user").update(created_at=setup_time)
 
         self.stdout.write(
             f"Telemetry of {days} days for {len(demo_tenants)} tenants: {totals['accepted']} accepted, "
@@ -219,22 +222,22 @@ class Command(BaseCommand):
         on_offset = min(off_offset + max(1, min(6, days // 5)), days - 1)
         return first_day + timedelta(days=off_offset), first_day + timedelta(days=on_offset)
 
-    def _create_tenant(self, plan: TenantPlan, rng: random.Random) -> DemoTenant:
-        tenant = services.tenant_create(slug=plan.slug, name=plan.name, domain=plan.domain, actor=ACTOR)
+    def _create_tenant(self, plan: TenantPlan, rng: random.Random, *, at: datetime) -> DemoTenant:
+        tenant = services.tenant_create(slug=plan.slug, name=plan.name, domain=plan.domain, actor=ACTOR, at=at)
         pools = []
         for site_name, fqdns in plan.sites.items():
-            site = services.site_create(tenant=tenant, name=site_name, actor=ACTOR) if site_name else None
+            site = services.site_create(tenant=tenant, name=site_name, actor=ACTOR, at=at) if site_name else None
             for fqdn in fqdns:
-                services.pool_create(tenant=tenant, fqdn=fqdn, site=site, actor=ACTOR)
+                services.pool_create(tenant=tenant, fqdn=fqdn, site=site, actor=ACTOR, at=at)
                 pools.append(fqdn)
         for identity, enabled in plan.meeting_ux.items():
             scope = services.scope_parse(tenant=tenant, identity=identity)
             services.web_service_configuration_set(
-                tenant=tenant, scope=scope, meeting_ux_enable_telemetry=enabled, actor=ACTOR
+                tenant=tenant, scope=scope, meeting_ux_enable_telemetry=enabled, actor=ACTOR, at=at
             )
         if not plan.watson_enabled:
-            services.watson_set(tenant=tenant, enabled=False, actor=ACTOR)
-        services.ingestion_key_create(tenant=tenant, actor=ACTOR, label="demo clients")
+            services.watson_set(tenant=tenant, enabled=False, actor=ACTOR, at=at)
+        services.ingestion_key_create(tenant=tenant, actor=ACTOR, label="demo clients", at=at)
 
         users = []
         for index in range(max(6, int(40 * plan.size))):
@@ -256,9 +259,7 @@ class Command(BaseCommand):
         return DemoTenant(tenant=tenant, plan=plan, pools=pools, users=users)
 
     def _set_usage_collection(self, tenant: Tenant, *, enabled: bool, when: datetime) -> None:
-        services.client_policy_set(tenant=tenant, disable_automatic_send_tracing=not enabled, actor=ACTOR)
-        latest = AuditLogEntry.objects.filter(tenant=tenant, action="set_client_policy").order_by("-id").first()
-        AuditLogEntry.objects.filter(pk=latest.pk).update(created_at=when)
+        services.client_policy_set(tenant=tenant, disable_automatic_send_tracing=not enabled, actor=ACTOR, at=when)
 
     def _send(self, demo: DemoTenant, records: list[dict], totals: dict) -> None:
         for start in range(0, len(records), BATCH_SIZE):
