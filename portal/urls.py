@@ -11,3 +11,7 @@ urlpatterns = [
     path("portal/dashboard/export.csv", dashboard.dashboard_export_view, name="dashboard_export"),
     path("", include("telemetry.urls")),
 ]
+
+# Problems for API paths (api.md: every API error is application/problem+json), pages elsewhere.
+handler404 = "telemetry.api.page_not_found"
+handler500 = "telemetry.api.server_error"

@@ -11,7 +11,8 @@ import logging
 import re
 
 from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
@@ -27,11 +28,11 @@ from telemetry.schemas import (
     json_pointer,
     openapi_document,
 )
-from telemetry.selectors import client_policy, counts_for_tenant
+from telemetry.selectors import client_policy, counts_for_tenant, tenant_visible_by_slug
 from telemetry.services import ingest_batch
 from tenants.models import Pool, Tenant
 from tenants.scoping import admin_tenant_id
-from tenants.services import SLUG_RE, end_user_set_error_reporting, ingestion_key_authenticate
+from tenants.services import end_user_set_error_reporting, fqdn_key, ingestion_key_authenticate
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ TENANT_REQUIRED = "Name a tenant: ?tenant=<slug>."
 TENANT_UNKNOWN = "No tenant {slug!r}."
 DATE_INVALID = "{name} must be a date like 2026-11-20."
 PERIOD_INVALID = "from must not be after to."
+PERIOD_OUT_OF_RANGE = "The period must lie between the years 1 and 9999."
+NO_SUCH_ENDPOINT = "There is no such endpoint."
 
 
 class _Refused(Exception):
@@ -155,7 +158,7 @@ def policy_show(request: HttpRequest, *, tenant: Tenant) -> JsonResponse:
     pool_name = request.GET.get("pool") or None
     pool = None
     if pool_name is not None:
-        fqdn = pool_name.strip().rstrip(".").lower()
+        fqdn = fqdn_key(pool_name)
         if "\x00" not in fqdn and len(fqdn) <= Pool._meta.get_field("fqdn").max_length:
             pool = Pool.objects.filter(tenant=tenant, fqdn=fqdn).select_related("site").first()
         if pool is None:
@@ -192,10 +195,10 @@ def openapi_show(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_openapi_document())
 
 
-def _parse_day(request: HttpRequest, name: str, default: dt.date) -> dt.date:
+def _parse_day(request: HttpRequest, name: str) -> dt.date | None:
     value = request.GET.get(name)
     if value is None or value == "":
-        return default
+        return None
     try:
         if not DATE_RE.match(value):
             raise ValueError(value)
@@ -215,21 +218,40 @@ def counts_show(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return problems.unauthorized(SIGN_IN_REQUIRED)
     slug = request.GET.get("tenant")
-    visible = Tenant.objects.visible_to(request.user)
     if slug:
-        tenant = visible.filter(slug=slug).first() if SLUG_RE.match(slug) and len(slug) <= 63 else None
+        tenant = tenant_visible_by_slug(user=request.user, slug=slug)
     elif (own := admin_tenant_id(request.user)) is not None:
-        tenant = visible.filter(pk=own).first()
+        tenant = Tenant.objects.visible_to(request.user).filter(pk=own).first()
     else:
         return problems.bad_request(TENANT_REQUIRED)
     if tenant is None:
         return problems.not_found(TENANT_UNKNOWN.format(slug=echo(slug or "")))
     today = dt.datetime.now(dt.UTC).date()
     try:
-        date_to = _parse_day(request, "to", today)
-        date_from = _parse_day(request, "from", date_to - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
+        date_to = _parse_day(request, "to") or today
+        date_from = _parse_day(request, "from") or date_to - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     except _Refused as refused:
         return refused.response
+    except OverflowError:
+        # The default start, 30 days before a `to` early in year 1, is before the calendar begins.
+        return problems.bad_request(PERIOD_OUT_OF_RANGE)
     if date_from > date_to:
         return problems.bad_request(PERIOD_INVALID)
     return JsonResponse(counts_for_tenant(tenant=tenant, date_from=date_from, date_to=date_to))
+
+
+# The project's error handlers (portal/urls.py): under /api/ and /portal/api/ every error is a problem
+# (api.md), elsewhere the usual pages.
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if problems.is_api_path(request.path):
+        # Quiet, and no path in the detail: an unmatched path may hold a user ID.
+        return problems.not_found(NO_SUCH_ENDPOINT, quiet=True)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if problems.is_api_path(request.path):
+        return problems.server_error()
+    return defaults.server_error(request)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from telemetry import charts
 from telemetry.models import INVALID_REASON, UNKNOWN, Outcome
-from telemetry.policy import Category, DropReason
+from telemetry.policy import Category, DropReason, client_policy_summary, on_off
 from telemetry.selectors import (
     USAGE_FIELDS,
     dashboard_error_codes,
@@ -28,6 +28,7 @@ from telemetry.selectors import (
     dashboard_top_federation_partners,
     dashboard_usage_by_day,
     dashboard_usage_by_pool,
+    tenant_visible_by_slug,
 )
 from tenants.models import AuditLogEntry, Tenant
 from tenants.scoping import admin_tenant_id
@@ -64,10 +65,6 @@ def reason_words(reason: str) -> str:
     if reason == INVALID_REASON:
         return "Malformed"
     return reason
-
-
-def on_off(value: bool) -> str:
-    return "On" if value else "Off"
 
 
 def actor_words(actor: str) -> str:
@@ -169,18 +166,9 @@ class Dashboard:
 
 
 def _policy_summary(tenant: Tenant) -> list[tuple[str, str]]:
-    usage_on = tenant.usage_collection_enabled
-    lines = [
-        ("Usage data collection", on_off(usage_on)),
-        (
-            "Error reporting",
-            "On for users who opted in" if usage_on else "Off (usage data collection is off)",
-        ),
-        ("Windows crash uploads from the Meetings App", on_off(tenant.watson_enabled)),
-    ]
+    lines = client_policy_summary(tenant.policy)
     for pool, setting in pools_with_effective_meeting_ux(tenant=tenant):
-        decided_by = "default" if setting.identity == "default" else setting.identity
-        lines.append((f"Meetings App telemetry for {pool.fqdn}", f"{on_off(setting.enabled)} ({decided_by})"))
+        lines.append((f"Meetings App telemetry for {pool.fqdn}", f"{on_off(setting.enabled)} ({setting.identity})"))
     return lines
 
 
@@ -304,7 +292,7 @@ def _resolve(request: HttpRequest) -> tuple[Tenant, DashboardForm]:
     """The tenant asked for (404 if the user may not see it) and the bound form of the period."""
     visible = _visible_tenants(request)
     slug = request.GET.get("tenant", "").strip()
-    tenant = visible.filter(slug=slug).first() if slug else visible.first()
+    tenant = tenant_visible_by_slug(user=request.user, slug=slug) if slug else visible.first()
     if tenant is None:
         raise Http404("No such tenant.")
     # A tenant admin sees one tenant: no picker; support staff and superusers pick any.

@@ -144,3 +144,70 @@ def decide(
     if user_opted_in:
         return Decision(True, None, "DisableAutomaticSendTracing is False and the user has opted in")
     return Decision(False, DropReason.USER_NOT_OPTED_IN, "the user has not opted in to error reporting")
+
+
+# --- The policy in words. Every sentence that tells a person what is collected is derived here, from
+# `decide` itself, so that what the API, the dashboard and the admin say cannot drift from what is stored.
+
+
+def on_off(value: bool) -> str:
+    return "On" if value else "Off"
+
+
+def explain_usage(policy: TenantPolicy) -> str:
+    """The `explain.usage` sentence of GET /api/v1/policy (api.md).
+
+    The tenant record does not remember whether False was ever set explicitly, so False, the default,
+    is "(tenant default)" as in api.md's example, and True can only have been set by the tenant.
+    """
+    if policy.disable_automatic_send_tracing:
+        return "DisableAutomaticSendTracing is True (set by the tenant)"
+    return "DisableAutomaticSendTracing is False (tenant default)"
+
+
+def explain_error_reporting(policy: TenantPolicy, user_id: str | None, opted_in: bool) -> str:
+    """The `explain.error_reporting` sentence of GET /api/v1/policy; `user_id` is the one the client
+    sent (echoed to that client only, never stored)."""
+    decision = decide(category=Category.ERROR, client=Client.DESKTOP, tenant_policy=policy, user_opted_in=opted_in)
+    if decision.reason == DropReason.USAGE_COLLECTION_DISABLED:
+        return "DisableAutomaticSendTracing is True: error reporting is off for the organization"
+    if not user_id:
+        return "no user given: error reporting needs the user's own opt-in"
+    return f"user {user_id} has opted in" if opted_in else f"user {user_id} has not opted in"
+
+
+def _desktop_usage_stored(policy: TenantPolicy) -> bool:
+    return decide(category=Category.USAGE, client=Client.DESKTOP, tenant_policy=policy).stored
+
+
+def _opted_in_error_reports_stored(policy: TenantPolicy) -> bool:
+    return decide(category=Category.ERROR, client=Client.DESKTOP, tenant_policy=policy, user_opted_in=True).stored
+
+
+def _windows_crashes_stored(policy: TenantPolicy) -> bool:
+    return decide(category=Category.ERROR, client=Client.MEETINGS_APP, tenant_policy=policy, windows_crash=True).stored
+
+
+def client_policy_summary(policy: TenantPolicy) -> list[tuple[str, str]]:
+    """A tenant's organization-wide settings as (setting, value) lines, as the dashboard shows them."""
+    return [
+        ("Usage data collection", on_off(_desktop_usage_stored(policy))),
+        (
+            "Error reporting",
+            "On for users who opted in"
+            if _opted_in_error_reports_stored(policy)
+            else "Off (usage data collection is off)",
+        ),
+        ("Windows crash uploads from the Meetings App", on_off(_windows_crashes_stored(policy))),
+    ]
+
+
+def stops_collection(old: TenantPolicy, new: TenantPolicy) -> list[str]:
+    """What changing the organization-wide settings from `old` to `new` stops collecting, in words;
+    empty when it stops nothing (a change that only turns collection on needs no confirmation)."""
+    stops = []
+    if _desktop_usage_stored(old) and not _desktop_usage_stored(new):
+        stops.append("Usage data and error reports stop for every user of the organization.")
+    if _windows_crashes_stored(old) and not _windows_crashes_stored(new):
+        stops.append("Windows crash uploads from the Meetings App stop.")
+    return stops

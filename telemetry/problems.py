@@ -5,6 +5,12 @@ from django.http import JsonResponse
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Problem types are URNs: stable identifiers that no client is tempted to dereference.
 TYPE_PREFIX = "urn:telemetry-portal:problem:"
+# Where every answer, errors included, is a problem (api.md); the admin and dashboards answer pages.
+API_PATH_PREFIXES = ("/api/", "/portal/api/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PATH_PREFIXES)
 
 
 def problem(
@@ -98,5 +104,15 @@ def storage_unavailable(retry_after: int, *, quiet: bool = False) -> JsonRespons
         title="Service unavailable",
         detail="The request could not be stored and nothing of it was kept; retrying it is safe.",
         headers={"Retry-After": str(retry_after)},
+        quiet=quiet,
+    )
+
+
+def server_error(*, quiet: bool = False) -> JsonResponse:
+    return problem(
+        status=500,
+        kind="server-error",
+        title="Internal server error",
+        detail="The server could not answer this request.",
         quiet=quiet,
     )

@@ -6,13 +6,34 @@ from datetime import date
 from django.db.models import Sum
 
 from telemetry.models import ErrorCodeDailyCount, FederationPartnerDailyCount, IngestionCount, UsageDailySum
-from telemetry.policy import Category, Client, decide, resolve_meeting_ux
+from telemetry.policy import (
+    Category,
+    Client,
+    decide,
+    explain_error_reporting,
+    explain_usage,
+    resolve_meeting_ux,
+)
 from tenants.models import AuditLogEntry, Pool, Tenant
 from tenants.selectors import end_user_find, meeting_ux_configurations
+from tenants.services import SLUG_RE
+
+# The longest slug tenant_create accepts.
+SLUG_MAX_LENGTH = 63
+
+
+def tenant_visible_by_slug(*, user, slug: str) -> Tenant | None:
+    """The tenant named `slug` if `user` may see it; None when it is missing, another tenant's, or
+    not a slug at all (checked before querying: PostgreSQL refuses some characters, such as NUL)."""
+    if not SLUG_RE.fullmatch(slug) or len(slug) > SLUG_MAX_LENGTH:
+        return None
+    return Tenant.objects.visible_to(user).filter(slug=slug).first()
+
 
 # --- The counts API (GET /portal/api/counts) and the client's policy (GET /api/v1/policy).
 
-COUNT_USAGE_FIELDS = ("ims_sent", "ims_received", "meeting_join_attempts", "meeting_join_successes", "call_minutes")
+# The usage counters summed by the counts API and the dashboard, in the order both show them.
+USAGE_FIELDS = ("ims_sent", "ims_received", "meeting_join_attempts", "meeting_join_successes", "call_minutes")
 
 
 def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> dict:
@@ -23,7 +44,7 @@ def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> dict
         .values_list("day", "category", "client", "outcome", "reason", "records")
     )
     usage = UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
-        **{name: Sum(name) for name in COUNT_USAGE_FIELDS}
+        **{name: Sum(name) for name in USAGE_FIELDS}
     )
     error_reports = ErrorCodeDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
         total=Sum("records")
@@ -43,7 +64,7 @@ def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> dict
             }
             for day, category, client, outcome, reason, records in ledger
         ],
-        "usage": {name: usage[name] or 0 for name in COUNT_USAGE_FIELDS},
+        "usage": {name: usage[name] or 0 for name in USAGE_FIELDS},
         "error_reports": error_reports or 0,
     }
 
@@ -80,25 +101,12 @@ def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> 
     """
     tenant_policy = tenant.policy
     usage = decide(category=Category.USAGE, client=Client.DESKTOP, tenant_policy=tenant_policy)
-    if tenant.disable_automatic_send_tracing:
-        usage_explain = "DisableAutomaticSendTracing is True (set by the tenant)"
-    else:
-        usage_explain = "DisableAutomaticSendTracing is False (tenant default)"
 
     end_user = end_user_find(tenant=tenant, user_id=user_id) if user_id else None
     opted_in = end_user is not None and end_user.error_reporting_opted_in
     error_reporting = decide(
         category=Category.ERROR, client=Client.DESKTOP, tenant_policy=tenant_policy, user_opted_in=opted_in
     )
-    if tenant.disable_automatic_send_tracing:
-        error_explain = "DisableAutomaticSendTracing is True: error reporting is off for the organization"
-    elif not user_id:
-        error_explain = "no user given: error reporting needs the user's own opt-in"
-    elif opted_in:
-        error_explain = f"user {user_id} has opted in"
-    else:
-        error_explain = f"user {user_id} has not opted in"
-
     meeting_ux = resolve_meeting_ux(
         configurations=meeting_ux_configurations(tenant=tenant),
         pool_fqdn=pool.fqdn if pool else None,
@@ -109,9 +117,9 @@ def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> 
     )
     return ClientPolicy(
         usage=usage.stored,
-        usage_explain=usage_explain,
+        usage_explain=explain_usage(tenant_policy),
         error_reporting=error_reporting.stored,
-        error_reporting_explain=error_explain,
+        error_reporting_explain=explain_error_reporting(tenant_policy, user_id, opted_in),
         meetings_app=meetings_app.stored,
         meetings_app_explain=meeting_ux.explanation,
     )
@@ -127,7 +135,6 @@ DASHBOARD_POLICY_ACTIONS = (
     "create_web_service_configuration",
     "remove_web_service_configuration",
 )
-USAGE_FIELDS = ("ims_sent", "ims_received", "meeting_join_attempts", "meeting_join_successes", "call_minutes")
 
 
 def dashboard_ledger(*, tenant: Tenant, date_from: date, date_to: date) -> list[dict]:

@@ -3,14 +3,14 @@
 from django import forms
 
 from telemetry.models import NAME
-from telemetry.policy import resolve_meeting_ux
+from telemetry.policy import TenantPolicy, on_off, resolve_meeting_ux, stops_collection
 from tenants import services
 from tenants.models import IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
 from tenants.selectors import meeting_ux_configurations
 from tenants.services import PortalError, Scope
 
-ON_OFF = [(True, "On"), (False, "Off")]
+ON_OFF = [(True, on_off(True)), (False, on_off(False))]
 
 
 def on_off_field(*, label: str, help_text: str) -> forms.TypedChoiceField:
@@ -21,10 +21,6 @@ def on_off_field(*, label: str, help_text: str) -> forms.TypedChoiceField:
         widget=forms.RadioSelect,
         help_text=help_text,
     )
-
-
-def on_off(value: bool) -> str:
-    return "On" if value else "Off"
 
 
 USAGE_HELP = (
@@ -108,12 +104,11 @@ class TenantPolicyForm(forms.ModelForm):
 
     def stopping_changes(self) -> list[str]:
         """What this change stops collecting, in words; empty when it stops nothing."""
-        stops = []
-        if self.instance.usage_collection_enabled and not self.cleaned_data["usage_collection_enabled"]:
-            stops.append("Usage data and error reports stop for every user of the organization.")
-        if self.instance.watson_enabled and not self.cleaned_data["watson_uploads_enabled"]:
-            stops.append("Windows crash uploads from the Meetings App stop.")
-        return stops
+        chosen = TenantPolicy(
+            disable_automatic_send_tracing=not self.cleaned_data["usage_collection_enabled"],
+            watson_enabled=self.cleaned_data["watson_uploads_enabled"],
+        )
+        return stops_collection(self.instance.policy, chosen)
 
 
 class WebServiceConfigurationAddForm(ViewerScopedForm):

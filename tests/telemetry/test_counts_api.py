@@ -146,6 +146,13 @@ def test_not_signed_in_is_401_and_a_key_opens_nothing(client, contoso, contoso_k
         ({"to": "2026-02-30"}, "to must be a date like 2026-11-20."),
         ({"to": "20261120"}, "to must be a date like 2026-11-20."),
         ({"from": "2026-11-20", "to": "2026-11-01"}, "from must not be after to."),
+        # The default start is 29 days before `to`: before year 1 it does not exist.
+        ({"to": "0001-01-01"}, "The period must lie between the years 1 and 9999."),
+        ({"to": "0001-01-29"}, "The period must lie between the years 1 and 9999."),
+        ({"to": "0000-12-31"}, "to must be a date like 2026-11-20."),
+        ({"to": "10000-01-01"}, "to must be a date like 2026-11-20."),
+        ({"from": "9999-12-31"}, "from must not be after to."),
+        ({"from": "0001-01-02", "to": "0001-01-01"}, "from must not be after to."),
     ],
 )
 def test_bad_dates_are_400(client, hamlet, params, detail):
@@ -154,7 +161,26 @@ def test_bad_dates_are_400(client, hamlet, params, detail):
     assert_problem(client.get(URL, {"tenant": "contoso", **params}), 400, detail=detail)
 
 
-@pytest.mark.parametrize("slug", ["a\x00b", "Contoso", "x" * 100])
+@pytest.mark.parametrize(
+    ("params", "period", "records"),
+    [
+        ({"to": "0001-01-30"}, ("0001-01-01", "0001-01-30"), 0),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, ("9999-12-31", "9999-12-31"), 0),
+        ({"from": "0001-01-01", "to": "9999-12-31"}, ("0001-01-01", "9999-12-31"), 6),
+    ],
+)
+def test_the_edges_of_the_calendar_are_answered(client, hamlet, contoso_traffic, params, period, records):
+    client.force_login(hamlet)
+
+    response = client.get(URL, {"tenant": "contoso", **params})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["from"], body["to"]) == period
+    assert sum(row["records"] for row in body["ledger"]) == records
+
+
+@pytest.mark.parametrize("slug", ["a\x01b", "Contoso", "contoso\n", "x" * 100])
 def test_odd_slugs_are_404(client, iago, contoso, slug):
     client.force_login(iago)
 
