@@ -3,12 +3,12 @@ dropped, and the dashboard shows it; support staff find nothing to change."""
 
 import json
 import urllib.request
-import uuid
 
 import pytest
 from django.utils import timezone
 
 from telemetry.models import IngestionCount, UsageRecord
+from tests.telemetry.factories import usage
 
 pytestmark = [pytest.mark.browser]
 
@@ -25,19 +25,7 @@ def _post_batch(base_url: str, key: str, records: list[dict]) -> dict:
 
 
 def _usage_record() -> dict:
-    return {
-        "id": str(uuid.uuid4()),
-        "category": "usage",
-        "client": "desktop",
-        "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "pool": "pool01.contoso.com",
-        "ims_sent": 12,
-        "ims_received": 5,
-        "meeting_join_attempts": 5,
-        "meeting_join_successes": 4,
-        "call_minutes": 30,
-        "federation_partner": "microsoft.com",
-    }
+    return usage(timestamp=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def test_the_console_listener_sees_a_csp_violation(transactional_db, page, live_server, hamlet, sign_in):

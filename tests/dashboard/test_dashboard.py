@@ -3,7 +3,6 @@
 import csv
 import io
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from telemetry.selectors import DASHBOARD_POLICY_ACTIONS
 from telemetry.services import ingest_batch
 from tenants import services
 from tenants.models import AuditLogEntry
+from tests.telemetry.factories import usage
 
 URL = reverse("dashboard")
 EXPORT_URL = reverse("dashboard_export")
@@ -344,21 +344,8 @@ def test_only_get_is_allowed(client, hamlet, counts):
 
 
 def _usage_record(**fields) -> dict:
-    record = {
-        "id": str(uuid.uuid4()),
-        "category": "usage",
-        "client": "desktop",
-        "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "pool": "pool01.contoso.com",
-        "ims_sent": 12,
-        "ims_received": 5,
-        "meeting_join_attempts": 5,
-        "meeting_join_successes": 4,
-        "call_minutes": 30,
-        "federation_partner": "fabrikam.com",
-    }
-    record.update(fields)
-    return record
+    fields.setdefault("federation_partner", "fabrikam.com")
+    return usage(timestamp=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"), **fields)
 
 
 def test_the_dashboard_shows_what_ingestion_counted(client, hamlet, contoso, contoso_pool):
