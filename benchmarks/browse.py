@@ -65,12 +65,15 @@ def configure(database_url: str) -> None:
     django.setup()
 
 
-def ensure_database(database_url: str) -> None:
+def ensure_database(database_url: str, *, recreate: bool) -> None:
+    """The benchmark's own database; recreated on --refill, so that it always has today's schema."""
     import psycopg
 
     name = database_url.rsplit("/", 1)[1]
     server = database_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(server, autocommit=True) as connection:
+        if recreate:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -354,12 +357,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows in the record tables, in all")
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per page (median reported)")
-    parser.add_argument("--refill", action="store_true", help="refill even if the database holds --rows rows")
+    parser.add_argument(
+        "--refill", action="store_true", help="recreate and refill the database even if it holds --rows rows"
+    )
     arguments = parser.parse_args()
     database_url = os.environ.get("BROWSE_BENCH_DATABASE_URL", DEFAULT_URL)
     if not database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("The benchmark runs on PostgreSQL: set BROWSE_BENCH_DATABASE_URL=postgres://...")
-    ensure_database(database_url)
+    ensure_database(database_url, recreate=arguments.refill)
     configure(database_url)
 
     from django.core.management import call_command
