@@ -316,9 +316,16 @@ def run(repeat: int) -> None:
             "/plain-admin/telemetry/errorreport/?q=CERTIFICATE_INVALID",
         ),
         (
-            "error reports, typed user id",
-            f"/admin/telemetry/errorreport/?q={TYPED_USER}",
+            # The page the "find a user by their user ID" form redirects to (the typed ID is hashed
+            # by that form's POST and never appears in a URL); the default admin searches the hash.
+            "error reports, looked-up user",
+            f"/admin/telemetry/errorreport/?user_hash={typed_hash}",
             f"/plain-admin/telemetry/errorreport/?q={typed_hash}",
+        ),
+        (
+            "error reports, no match",
+            "/admin/telemetry/errorreport/?q=NO_SUCH_ERROR",
+            "/plain-admin/telemetry/errorreport/?q=NO_SUCH_ERROR",
         ),
         (
             "error reports, tenant",

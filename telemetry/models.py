@@ -62,6 +62,7 @@ class CensusRecord(models.Model):
             models.Index(fields=["-day", "-id"], name="census_day"),
             models.Index(fields=["app_name", "-day"], name="census_app_day"),
             models.Index(fields=["os_name", "os_version", "-day"], name="census_os_day"),
+            models.Index(fields=["os_version", "-day"], name="census_version_day"),
             models.Index(fields=["user_language", "-day"], name="census_language_day"),
         ]
 
