@@ -244,10 +244,14 @@ def counts_show(request: HttpRequest) -> JsonResponse:
 # (api.md), elsewhere the usual pages.
 
 
+def endpoint_not_found(request: HttpRequest) -> HttpResponse:
+    # Quiet, and no path in the detail: an unmatched path may hold a user ID.
+    return problems.not_found(NO_SUCH_ENDPOINT, quiet=True)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if problems.is_api_path(request.path):
-        # Quiet, and no path in the detail: an unmatched path may hold a user ID.
-        return problems.not_found(NO_SUCH_ENDPOINT, quiet=True)
+        return endpoint_not_found(request)
     return defaults.page_not_found(request, exception)
 
 

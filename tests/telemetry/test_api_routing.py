@@ -49,7 +49,13 @@ def test_a_user_id_may_hold_a_slash(client, caplog, contoso, contoso_key, path, 
     ],
 )
 @pytest.mark.parametrize("method", ["GET", "PUT", "POST"])
-def test_an_unmatched_api_path_is_a_quiet_problem_404(client, caplog, contoso, contoso_key, path, method):
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_an_unmatched_api_path_is_a_quiet_problem_404(
+    client, caplog, settings, contoso, contoso_key, path, method, debug
+):
+    # With DEBUG (the demo), Django's technical 404 page would replace handler404: a client author
+    # trying the demo must still get problem+json.
+    settings.DEBUG = debug
     caplog.set_level(logging.DEBUG)
 
     response = client.generic(method, path, "{}", content_type="application/json", **bearer(contoso_key))
