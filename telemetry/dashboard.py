@@ -312,6 +312,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "title": f"Telemetry dashboard: {tenant.name}",
         "tenant": tenant,
         "form": form,
+        # Support staff see the policy page read-only; only the tenant's own admin may change it.
+        "can_change_policy": admin_tenant_id(request.user) == tenant.pk,
     }
     if not form.is_valid():
         return render(request, "dashboard/dashboard.html", context, status=400)

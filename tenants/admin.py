@@ -48,6 +48,7 @@ CENSUS_EXPLANATION = (
     "organization nor the user, so no one can switch it off: not tenant admins, not users."
 )
 POLICIES_TITLE = "Data collection policies"
+MEETING_UX_SETTINGS_LABEL = "Meetings App settings"
 
 
 def adopt(form_instance, saved) -> None:
@@ -202,6 +203,24 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
     readonly_fields = ("scope_identity", "meeting_ux_telemetry", "updated_at", "tenant")
     # Removing goes one configuration at a time, through its confirmation page.
     actions = None
+
+    # What a tenant admin calls these rows; "web service configuration" is the cmdlet's noun, and the
+    # model's verbose_name stays as it is to spare a migration.
+    menu_label = MEETING_UX_SETTINGS_LABEL
+
+    def labelled(self, extra_context, title: str | None = None) -> dict:
+        context = {"portal_label_plural": MEETING_UX_SETTINGS_LABEL, **({"title": title} if title else {})}
+        return {**context, **(extra_context or {})}
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, self.labelled(extra_context, MEETING_UX_SETTINGS_LABEL))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        title = "Add a Meetings App setting" if object_id is None else "Meetings App setting"
+        return super().changeform_view(request, object_id, form_url, self.labelled(extra_context, title))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return super().delete_view(request, object_id, self.labelled(extra_context, "Remove a Meetings App setting"))
 
     @admin.display(description="Scope")
     def scope_identity(self, obj):

@@ -55,6 +55,15 @@ def test_a_search_that_matches_nothing_lists_nothing(client, iago, contoso_world
     client.force_login(iago)
     response = client.get(reverse("admin:telemetry_errorreport_changelist"), {"q": "nobody@contoso.com"})
     assert listed(response) == []
+    # An empty page says why: the search finds exact values only.
+    assert "No error reports match “nobody@contoso.com”." in response.text
+
+
+def test_a_search_that_matches_says_no_empty_state(client, iago, contoso_world):
+    client.force_login(iago)
+    response = client.get(reverse("admin:telemetry_errorreport_changelist"))
+    assert listed(response)
+    assert "portal-empty" not in response.text
 
 
 def record_queries_with_or(queries):

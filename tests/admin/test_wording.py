@@ -114,3 +114,46 @@ def test_the_tenant_history_leads_to_the_audit_log(client, request, who, contoso
     listed = client.get(link.replace("&amp;", "&")).context["cl"].result_list
     assert {entry.tenant_id for entry in listed} == {contoso.pk}
     assert any(entry.action == "create_tenant" for entry in listed)
+
+
+# --- Meetings App settings: named as people say it, not by the cmdlet's noun -------------------------
+
+
+@pytest.mark.django_db
+def test_meeting_ux_configurations_are_called_meetings_app_settings(client, hamlet, contoso):
+    client.force_login(hamlet)
+    changelist = reverse("admin:tenants_webserviceconfiguration_changelist")
+    assert sidebar_entries(client.get(changelist).text).get("Meetings App settings") == changelist
+    for url, title in (
+        (changelist, "Meetings App settings"),
+        (reverse("admin:tenants_webserviceconfiguration_add"), "Add a Meetings App setting"),
+    ):
+        body = client.get(url).text
+        assert h1(body) == title
+        breadcrumbs = body.split('class="breadcrumbs"')[1].split("</div>")[0]
+        assert "Meetings App settings" in breadcrumbs
+        assert "eb service configuration" not in breadcrumbs
+
+
+@pytest.mark.django_db
+def test_removing_a_meetings_app_setting_says_what_follows(client, hamlet, contoso, contoso_site):
+    from tenants import services
+
+    scope = services.scope_parse(tenant=contoso, identity=f"Site:{contoso_site.name}")
+    row = services.web_service_configuration_set(
+        tenant=contoso, scope=scope, meeting_ux_enable_telemetry=False, actor=services.Actor.for_command("test")
+    )
+    client.force_login(hamlet)
+    url = reverse("admin:tenants_webserviceconfiguration_delete", args=[row.pk])
+    body = client.get(url).text
+    assert "next broader scope" in body
+    assert "Summary" not in body
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not type(row).objects.all_tenants().filter(pk=row.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_policy_page_leads_to_the_dashboard_of_that_tenant(client, hamlet, contoso):
+    client.force_login(hamlet)
+    body = client.get(tenant_url(contoso)).text
+    assert f'href="{reverse("dashboard")}?tenant=contoso"' in body

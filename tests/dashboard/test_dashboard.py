@@ -362,3 +362,13 @@ def test_the_dashboard_shows_what_ingestion_counted(client, hamlet, contoso, con
     assert board.usage_total["ims_sent"] == 12
     assert [(partner["partner"], partner["total"]) for partner in board.partners] == [("fabrikam.com", 1)]
     assert [words for _, words in board.policy_changes] == ["Usage data collection turned off by hamlet"]
+
+
+def test_the_policy_summary_leads_to_the_policy_page(client, hamlet, iago, contoso, counts):
+    policy_url = reverse("admin:tenants_tenant_change", args=[contoso.pk])
+    own = _signed_in(client, hamlet).get(URL).text
+    assert f'<a href="{policy_url}">Review or change these policies</a>' in own
+    # Support staff read the policy page but never change a policy.
+    support = _signed_in(client, iago).get(URL, {"tenant": "contoso"}).text
+    assert f'<a href="{policy_url}">See these policies in detail</a>' in support
+    assert "Review or change these policies" not in support
