@@ -56,7 +56,6 @@ USAGE_LABELS = {
     "meeting_join_successes": "Meeting joins succeeded",
     "call_minutes": "Call minutes",
 }
-BOOLEAN_WORDS = {"True": "on", "False": "off"}
 
 
 def reason_words(reason: str) -> str:
@@ -75,17 +74,7 @@ def actor_words(actor: str) -> str:
 
 def policy_change_words(entry: AuditLogEntry) -> str:
     """An audit entry as a sentence: "Usage data collection turned off by hamlet"."""
-    by = actor_words(entry.actor)
-    if entry.action == "set_client_policy":
-        # DisableAutomaticSendTracing True means collection off: never show the double negative.
-        turned = "off" if entry.new_value == "True" else "on"
-        return f"Usage data collection turned {turned} by {by}"
-    if entry.action == "set_watson":
-        return f"Windows crash uploads turned {BOOLEAN_WORDS.get(entry.new_value, entry.new_value)} by {by}"
-    if entry.action == "remove_web_service_configuration":
-        return f"Meetings App telemetry setting at {entry.target} removed by {by}"
-    turned = BOOLEAN_WORDS.get(entry.new_value, entry.new_value)
-    return f"Meetings App telemetry turned {turned} at {entry.target} by {by}"
+    return f"{entry.summary} by {actor_words(entry.actor)}"
 
 
 class DashboardForm(forms.Form):

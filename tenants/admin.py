@@ -470,7 +470,12 @@ class IngestionKeyAdmin(TenantScopedAdmin):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(TenantScopedAdmin):
-    list_display = ("created_at", "actor", "action", "target", "field", "old_value", "new_value")
+    list_display = ("created_at", "actor", "summary", "field", "old_value", "new_value")
     list_filter = ("action",)
     search_fields = ("target", "actor")
-    fields = ("created_at", "tenant", "actor", "action", "target", "field", "old_value", "new_value")
+    fields = ("created_at", "tenant", "actor", "summary", "action", "target", "field", "old_value", "new_value")
+    readonly_fields = ("summary",)
+
+    @admin.display(description="Change")
+    def summary(self, obj):
+        return obj.summary

@@ -209,6 +209,24 @@ class PortalRole(models.Model):
         return f"{self.user} ({self.get_role_display()})"
 
 
+class AuditAction(models.TextChoices):
+    CREATE_TENANT = "create_tenant", "Organization created"
+    CREATE_SITE = "create_site", "Site added"
+    CREATE_POOL = "create_pool", "Pool added"
+    SET_CLIENT_POLICY = "set_client_policy", "Usage data collection changed"
+    SET_WATSON = "set_watson", "Windows crash uploads changed"
+    CREATE_WEB_SERVICE_CONFIGURATION = "create_web_service_configuration", "Meetings App setting added"
+    SET_WEB_SERVICE_CONFIGURATION = "set_web_service_configuration", "Meetings App setting changed"
+    REMOVE_WEB_SERVICE_CONFIGURATION = "remove_web_service_configuration", "Meetings App setting removed"
+    CREATE_INGESTION_KEY = "create_ingestion_key", "Ingestion key created"
+    REVOKE_INGESTION_KEY = "revoke_ingestion_key", "Ingestion key revoked"
+    CREATE_PORTAL_USER = "create_portal_user", "Sign-in created"
+
+
+def _turned(value: str) -> str:
+    return {"True": "on", "False": "off"}.get(value, value)
+
+
 class AuditLogEntry(models.Model):
     """One change to a policy or the topology: who, when, what, old value, new value."""
 
@@ -217,7 +235,7 @@ class AuditLogEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     actor = models.CharField(max_length=150, help_text="The portal user name, or command:<name>.")
-    action = models.CharField(max_length=64)
+    action = models.CharField(max_length=64, choices=AuditAction.choices)
     target = models.CharField(max_length=300)
     field = models.CharField(max_length=64, blank=True)
     old_value = models.CharField(max_length=300, blank=True)
@@ -233,3 +251,20 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target}"
+
+    @property
+    def summary(self) -> str:
+        """The change in plain words. DisableAutomaticSendTracing True means collection off: the
+        double negative is never shown."""
+        action, target = self.action, self.target
+        if action == AuditAction.SET_CLIENT_POLICY:
+            return f"Usage data collection turned {'off' if self.new_value == 'True' else 'on'}"
+        if action == AuditAction.SET_WATSON:
+            return f"Windows crash uploads turned {_turned(self.new_value)}"
+        if action in (AuditAction.SET_WEB_SERVICE_CONFIGURATION, AuditAction.CREATE_WEB_SERVICE_CONFIGURATION):
+            return f"Meetings App telemetry turned {_turned(self.new_value)} at {target}"
+        if action == AuditAction.REMOVE_WEB_SERVICE_CONFIGURATION:
+            return f"Meetings App setting at {target} removed"
+        if action in AuditAction.values:
+            return f"{AuditAction(action).label}: {target}"
+        return f"{action}: {target}"

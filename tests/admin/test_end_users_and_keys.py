@@ -90,3 +90,14 @@ def test_the_audit_log_is_read_only_and_scoped(client, hamlet, othello, iago, co
     client.force_login(iago)
     response = client.get(reverse("admin:tenants_auditlogentry_changelist"))
     assert {contoso.pk, fabrikam.pk} <= {entry.tenant_id for entry in response.context["cl"].result_list}
+
+
+def test_the_audit_log_says_what_changed_in_plain_words(client, hamlet, contoso):
+    services.client_policy_set(
+        tenant=contoso, disable_automatic_send_tracing=True, actor=services.Actor.for_user(hamlet)
+    )
+    client.force_login(hamlet)
+    body = client.get(reverse("admin:tenants_auditlogentry_changelist")).content.decode()
+    assert "Usage data collection turned off" in body
+    # The filter offers the changes by name, not by their codes.
+    assert "Usage data collection changed" in body

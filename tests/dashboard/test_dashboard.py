@@ -245,7 +245,7 @@ def test_changes_made_by_a_command_and_meetings_settings_are_in_words(contoso, c
     assert words == [
         "Meetings App telemetry turned on at Site:Redmond by the set_cs_web_service_configuration command",
         "Windows crash uploads turned off by the set_cs_web_service_configuration command",
-        "Meetings App telemetry setting at Site:Redmond removed by the set_cs_web_service_configuration command",
+        "Meetings App setting at Site:Redmond removed by the set_cs_web_service_configuration command",
     ]
 
 
@@ -372,3 +372,11 @@ def test_the_policy_summary_leads_to_the_policy_page(client, hamlet, iago, conto
     support = _signed_in(client, iago).get(URL, {"tenant": "contoso"}).text
     assert f'<a href="{policy_url}">See these policies in detail</a>' in support
     assert "Review or change these policies" not in support
+
+
+def test_table_numbers_are_grouped_by_thousands(client, iago, counts):
+    body = _signed_in(client, iago).get(URL, {"tenant": "fabrikam"}).text
+    # fabrikam's counts are 1000 times contoso's: 9,000 usage records accepted on DAY, 5,000 dropped.
+    assert '<td class="number">9,000</td>' in body
+    assert '<td class="number">5,000</td>' in body
+    assert '<td class="number">9000</td>' not in body

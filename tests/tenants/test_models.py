@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from tenants.models import IngestionKey, Pool, PortalRole, Site, Tenant, WebServiceConfiguration
+from tenants.models import AuditLogEntry, IngestionKey, Pool, PortalRole, Site, Tenant, WebServiceConfiguration
 
 Scope = WebServiceConfiguration.Scope
 
@@ -93,3 +93,32 @@ def test_model_strings(contoso_pool):
     assert str(configuration) == "Service:WebServer:pool01.contoso.com"
     assert str(contoso_pool.site) == "Redmond"
     assert str(contoso_pool.tenant) == "Contoso"
+
+
+@pytest.mark.parametrize(
+    ("action", "target", "new_value", "summary"),
+    [
+        ("set_client_policy", "ClientPolicy", "True", "Usage data collection turned off"),
+        ("set_client_policy", "ClientPolicy", "False", "Usage data collection turned on"),
+        ("set_watson", "WindowsErrorReporting", "False", "Windows crash uploads turned off"),
+        (
+            "create_web_service_configuration",
+            "Site:Redmond",
+            "True",
+            "Meetings App telemetry turned on at Site:Redmond",
+        ),
+        ("set_web_service_configuration", "Global", "False", "Meetings App telemetry turned off at Global"),
+        ("remove_web_service_configuration", "Site:Redmond", "", "Meetings App setting at Site:Redmond removed"),
+        (
+            "create_pool",
+            "Service:WebServer:pool01.contoso.com",
+            "pool01.contoso.com",
+            "Pool added: Service:WebServer:pool01.contoso.com",
+        ),
+        ("revoke_ingestion_key", "tpk_AbCdEfGh…", "revoked", "Ingestion key revoked: tpk_AbCdEfGh…"),
+    ],
+)
+def test_an_audit_entry_reads_as_plain_words_never_the_double_negative(action, target, new_value, summary):
+    entry = AuditLogEntry(actor="hamlet", action=action, target=target, new_value=new_value)
+    assert entry.summary == summary
+    assert "DisableAutomaticSendTracing" not in entry.summary
