@@ -120,13 +120,20 @@ def _markers(days: list[date], markers: list[Marker], band: float) -> list[str]:
         label_y = 14 + row * MARKER_LINE_HEIGHT
         row = (row + 1) % MARKER_ROWS
         # Keep the label inside the plot: right of the line in the left half, left of it otherwise.
-        fits_right = x + 4 + len(marker.label) * CHAR_WIDTH <= LEFT + PLOT_WIDTH
-        anchor, label_x = ("start", x + 4) if fits_right else ("end", x - 4)
+        # The label starts with its day: a label drawn left of its line must not seem to belong to
+        # the line it ends near.
         text = escape(f"{day_label(marker.day)}: {marker.label}")
+        width = len(text) * CHAR_WIDTH
+        if x + 4 + width <= LEFT + PLOT_WIDTH:
+            anchor, label_x = "start", x + 4
+        elif x - 4 - width >= 0:
+            anchor, label_x = "end", x - 4
+        else:  # fits on neither side of its line: flush with the plot's right edge, inside the chart
+            anchor, label_x = "end", LEFT + PLOT_WIDTH
         parts.append(
             f'<g class="chart-marker"><title>{text}</title>'
             f'<line x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{label_y + 4}" y2="{TOP + PLOT_HEIGHT}"/>'
-            f'<text x="{_fmt(label_x)}" y="{label_y}" text-anchor="{anchor}">{escape(marker.label)}</text></g>'
+            f'<text x="{_fmt(label_x)}" y="{label_y}" text-anchor="{anchor}">{text}</text></g>'
         )
     return parts
 

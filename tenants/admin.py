@@ -470,7 +470,8 @@ class IngestionKeyAdmin(TenantScopedAdmin):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(TenantScopedAdmin):
-    list_display = ("created_at", "actor", "summary", "field", "old_value", "new_value")
+    # The setting's own name and old/new values are on each entry's page; the list says it in words.
+    list_display = ("created_at", "actor", "summary")
     list_filter = ("action",)
     search_fields = ("target", "actor")
     fields = ("created_at", "tenant", "actor", "summary", "action", "target", "field", "old_value", "new_value")

@@ -73,7 +73,8 @@ def test_a_tenant_admin_turns_usage_off_and_the_dashboard_shows_the_drop(
     assert page.get_by_text("Usage data collection: Off").is_visible()
     # The change is marked on the charts' time axis, by whom.
     marker = page.locator("#chart-usage .chart-marker text")
-    assert marker.text_content() == "Usage data collection turned off by hamlet"
+    today = timezone.now().date()
+    assert marker.text_content() == f"{today:%b} {today.day}: Usage data collection turned off by hamlet"
     assert page.locator("#chart-usage .chart-bars .series-dropped").count() == 1
     screenshot(page, "dashboard-after-usage-off")
 
