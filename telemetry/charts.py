@@ -24,8 +24,9 @@ PLOT_WIDTH = WIDTH - LEFT - RIGHT
 PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 MAX_X_LABELS = 10
 MARKER_LINE_HEIGHT = 14
-# Rough width of one character at the marker font size, to keep a label inside the plot.
-CHAR_WIDTH = 6.2
+# Width of one character of a marker label (11px bold, dashboard.css), generously rounded up, to keep
+# a label inside the chart.
+CHAR_WIDTH = 7.2
 
 
 @dataclass(frozen=True)
