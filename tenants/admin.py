@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
 
+from portal.admin_paging import CountFreeListMixin
 from portal.admin_site import OWN_TENANT_LABEL
 from telemetry.policy import DEFAULT_IDENTITY
 from telemetry.pseudonymize import mask_pseudonym
@@ -348,12 +349,14 @@ class PoolAdmin(TenantScopedAdmin):
 
 
 @admin.register(EndUser)
-class EndUserAdmin(FindUserByIdMixin, TenantScopedAdmin):
+class EndUserAdmin(FindUserByIdMixin, CountFreeListMixin, TenantScopedAdmin):
     """Read-only for everyone: the opt-in is the user's own choice, made from their client.
 
     Users are found by their typed user ID through the find-user form (a POST), never a GET search.
+    A tenant may have millions of users: the list never counts them and is ordered by an index.
     """
 
+    ordering = ("-id",)
     list_display = ("pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")
     list_filter = ("error_reporting_opted_in",)
     fields = ("tenant", "pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")

@@ -153,6 +153,8 @@ class EndUser(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["tenant", "user_hash"], name="end_user_unique_per_tenant")]
+        # The directory lists a tenant's users newest first without sorting millions of rows.
+        indexes = [models.Index(fields=["tenant", "-id"], name="end_user_tenant_newest")]
 
     def __str__(self) -> str:
         return f"user {self.user_hash[:8]}…"

@@ -4,6 +4,8 @@ Finding a user by their typed ID: tests/admin/test_find_user.py."""
 
 import hashlib
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from telemetry.pseudonymize import mask_pseudonym
@@ -101,3 +103,26 @@ def test_the_audit_log_says_what_changed_in_plain_words(client, hamlet, contoso)
     assert "Usage data collection turned off" in body
     # The filter offers the changes by name, not by their codes.
     assert "Usage data collection changed" in body
+
+
+def test_the_end_user_directory_pages_newest_first_without_counting(client, hamlet, contoso, fabrikam):
+    EndUser.objects.bulk_create(
+        [EndUser(tenant=contoso, user_hash=f"{number:064x}") for number in range(105)]
+        + [EndUser(tenant=fabrikam, user_hash=f"{number:064x}") for number in range(3)]
+    )
+    newest_first = list(EndUser.objects.filter(tenant=contoso).order_by("-id"))
+    client.force_login(hamlet)
+    url = reverse("admin:tenants_enduser_changelist")
+
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(url)
+    second = client.get(url, {"p": 2})
+
+    counts = [
+        q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper() and "tenants_enduser" in q["sql"]
+    ]
+    assert counts == []
+    assert list(first.context["cl"].result_list) == newest_first[:100]
+    assert list(second.context["cl"].result_list) == newest_first[100:]
+    assert "Older" in first.text
+    assert "Older" not in second.text

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from telemetry.admin import MAX_PAGES
+from portal.admin_paging import MAX_PAGES
 from telemetry.models import CensusRecord, ErrorReport
 from telemetry.pseudonymize import mask_pseudonym
 from tests.admin.conftest import census_record_create, error_report_create
