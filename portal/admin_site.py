@@ -37,10 +37,6 @@ class PortalAdminSite(admin.AdminSite):
         """The sidebar and index: a tenant admin's one tenant is "Your organization", first, and leads
         straight to its page rather than to a list of one."""
         app_list = super().get_app_list(request, app_label)
-        for app in app_list:
-            for entry in app["models"]:
-                # A ModelAdmin may name its rows as people say it, without a verbose_name migration.
-                entry["name"] = getattr(self._registry.get(entry["model"]), "menu_label", entry["name"])
         own_tenant_url = self._own_tenant_url(request)
         if own_tenant_url is None:
             return app_list

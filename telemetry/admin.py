@@ -16,25 +16,34 @@ from django.db.models import Q
 
 from portal.admin_paging import CountFreeListMixin
 from telemetry.models import CensusRecord, ErrorReport, UsageRecord
+from telemetry.names import fqdn_key
 from telemetry.pseudonymize import mask_pseudonym
+from telemetry.records import USAGE_COUNTER_NAMES
 from tenants.admin_base import FindUserByIdMixin, PortalModelAdmin, VisibleTenantFilter
 from tenants.models import Pool
-from tenants.services import fqdn_key
 
 
 class RecordBrowserAdmin(CountFreeListMixin, PortalModelAdmin):
+    """Read-only twice over: no role may add, change or delete records (PortalModelAdmin's
+    permissions), and every field of a record's page is read-only."""
+
     tenant_admin_may_view = False
     ordering = ("-day", "-id")
     actions = None
+    detail_fields: tuple[str, ...] = ()
 
     def get_queryset(self, request):
-        queryset = self.model.objects.all()
-        if hasattr(queryset, "visible_to"):
-            # Support staff and superusers see every tenant; the boundary still decides it.
-            queryset = queryset.visible_to(request.user)
-        return queryset.order_by(*self.ordering)
+        return self.scoped_queryset(request).order_by(*self.ordering)
+
+    def scoped_queryset(self, request):
+        # Census names no tenant: it is the installation's, and only support staff and superusers
+        # may open a record browser at all.
+        return self.model.objects.all()
 
     def get_fields(self, request, obj=None):
+        return self.detail_fields
+
+    def get_readonly_fields(self, request, obj=None):
         return self.detail_fields
 
     def exact_search_alternatives(self, term: str) -> list[Q]:
@@ -67,6 +76,10 @@ def pool_match(term: str) -> list[Q]:
 class TenantRecordBrowserAdmin(RecordBrowserAdmin):
     list_filter = (("tenant", VisibleTenantFilter), "client")
     list_select_related = ("tenant", "pool")
+
+    def scoped_queryset(self, request):
+        # Support staff and superusers see every tenant; the boundary still decides it.
+        return self.model.objects.visible_to(request.user)
 
     @admin.display(description="Pool")
     def pool_fqdn(self, obj):
@@ -133,11 +146,7 @@ class UsageRecordAdmin(TenantRecordBrowserAdmin):
         "tenant",
         "pool_fqdn",
         "client",
-        "ims_sent",
-        "ims_received",
-        "meeting_join_attempts",
-        "meeting_join_successes",
-        "call_minutes",
+        *USAGE_COUNTER_NAMES,
         "federation_partner",
     )
     detail_fields = ("record_id", "tenant", "pool_fqdn", "day", "timestamp", "client", *list_display[4:])

@@ -8,38 +8,39 @@ import datetime as dt
 import functools
 import json
 import logging
-import re
 
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from telemetry import problems
-from telemetry.models import NAME
+from telemetry.forms import PeriodForm
+from telemetry.names import fqdn_key
 from telemetry.ratelimit import rate_limit_hit
+from telemetry.records import NAME
 from telemetry.schemas import (
     MAX_BODY_BYTES,
     Envelope,
     ErrorReportingIn,
+    ErrorReportingResponse,
     describe_errors,
     echo,
     json_pointer,
     openapi_document,
 )
-from telemetry.selectors import client_policy, counts_for_tenant, tenant_visible_by_slug
+from telemetry.selectors import client_policy, counts_for_tenant
 from telemetry.services import ingest_batch
 from tenants.models import Pool, Tenant
 from tenants.scoping import admin_tenant_id
-from tenants.services import end_user_set_error_reporting, fqdn_key, ingestion_key_authenticate
+from tenants.selectors import tenant_for_viewer
+from tenants.services import end_user_set_error_reporting, ingestion_key_authenticate
 
 logger = logging.getLogger(__name__)
 
 # How long a client should wait after a storage failure; short, because retrying the batch is safe.
 STORAGE_RETRY_AFTER = 5
-DEFAULT_PERIOD_DAYS = 30
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 UNAUTHENTICATED = "A valid ingestion key is required: Authorization: Bearer <key>."
 NOT_JSON = "The body is not JSON (UTF-8)."
@@ -52,14 +53,18 @@ TENANT_REQUIRED = "Name a tenant: ?tenant=<slug>."
 TENANT_UNKNOWN = "No tenant {slug!r}."
 DATE_INVALID = "{name} must be a date like 2026-11-20."
 PERIOD_INVALID = "from must not be after to."
-PERIOD_OUT_OF_RANGE = "The period must lie between the years 1 and 9999."
 NO_SUCH_ENDPOINT = "There is no such endpoint."
+
+
+def json_response(body: BaseModel) -> HttpResponse:
+    """A response model as JSON; fields left unset (a result's reason, a batch's errors) are left out."""
+    return HttpResponse(body.model_dump_json(exclude_unset=True), content_type="application/json")
 
 
 class _Refused(Exception):
     """A whole request refused; carries the problem response."""
 
-    def __init__(self, response: JsonResponse):
+    def __init__(self, response: HttpResponse):
         super().__init__(response.status_code)
         self.response = response
 
@@ -122,7 +127,7 @@ def _json_body(request: HttpRequest):
         raise _Refused(problems.bad_request(NOT_JSON)) from None
 
 
-def _validation_problem(error: ValidationError, *, detail_template: str) -> JsonResponse:
+def _validation_problem(error: ValidationError, *, detail_template: str) -> HttpResponse:
     described = describe_errors(error)
     errors = [(json_pointer(*location), message) for location, message in described]
     location, message = described[0]
@@ -131,7 +136,7 @@ def _validation_problem(error: ValidationError, *, detail_template: str) -> Json
 
 
 @client_endpoint(methods=("POST",))
-def telemetry_submit(request: HttpRequest, *, tenant: Tenant) -> JsonResponse:
+def telemetry_submit(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     """POST /api/v1/telemetry: a batch of records; one result per record, in request order."""
     body = _json_body(request)
     if not isinstance(body, dict):
@@ -146,11 +151,11 @@ def telemetry_submit(request: HttpRequest, *, tenant: Tenant) -> JsonResponse:
         # The class name only: a database message may quote values of the batch.
         logger.warning("Storing a batch of tenant %s failed (%s); nothing was kept.", tenant.slug, type(error).__name__)
         return problems.storage_unavailable(STORAGE_RETRY_AFTER)
-    return JsonResponse(result.as_dict())
+    return json_response(result)
 
 
 @client_endpoint(methods=("GET",))
-def policy_show(request: HttpRequest, *, tenant: Tenant) -> JsonResponse:
+def policy_show(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     """GET /api/v1/policy?user=&pool=: what the client may send, so it sends only what will be kept."""
     user_id = request.GET.get("user") or None
     if user_id is not None and (len(user_id) > NAME or not user_id.strip()):
@@ -159,15 +164,16 @@ def policy_show(request: HttpRequest, *, tenant: Tenant) -> JsonResponse:
     pool = None
     if pool_name is not None:
         fqdn = fqdn_key(pool_name)
-        if "\x00" not in fqdn and len(fqdn) <= Pool._meta.get_field("fqdn").max_length:
+        # NUL never gets here (portal.middleware refuses it); a name too long to be a pool is none.
+        if len(fqdn) <= Pool._meta.get_field("fqdn").max_length:
             pool = Pool.objects.filter(tenant=tenant, fqdn=fqdn).select_related("site").first()
         if pool is None:
             return problems.not_found(POOL_UNKNOWN.format(pool=echo(pool_name)))
-    return JsonResponse(client_policy(tenant=tenant, user_id=user_id, pool=pool).as_dict())
+    return json_response(client_policy(tenant=tenant, user_id=user_id, pool=pool))
 
 
 @client_endpoint(methods=("PUT",), quiet=True)
-def error_reporting_set(request: HttpRequest, *, tenant: Tenant, user_id: str) -> JsonResponse:
+def error_reporting_set(request: HttpRequest, *, tenant: Tenant, user_id: str) -> HttpResponse:
     """PUT /api/v1/users/<user id>/error-reporting: the user's own opt-in; only its keyed hash is stored."""
     if len(user_id) > NAME or not user_id.strip():
         return problems.bad_request(USER_INVALID.format(limit=NAME), quiet=True)
@@ -180,7 +186,7 @@ def error_reporting_set(request: HttpRequest, *, tenant: Tenant, user_id: str) -
         return response
     end_user = end_user_set_error_reporting(tenant=tenant, user_id=user_id, opted_in=choice.opted_in)
     # The user ID echoed is the one the client sent: it is the client's own and never stored.
-    return JsonResponse({"user": user_id, "opted_in": end_user.error_reporting_opted_in})
+    return json_response(ErrorReportingResponse(user=user_id, opted_in=end_user.error_reporting_opted_in))
 
 
 @functools.cache
@@ -188,26 +194,14 @@ def _openapi_document() -> dict:
     return openapi_document()
 
 
-def openapi_show(request: HttpRequest) -> JsonResponse:
+def openapi_show(request: HttpRequest) -> HttpResponse:
     """GET /api/v1/openapi.json: generated from the schemas that validate requests (once per process)."""
     if request.method not in ("GET", "HEAD"):
         return problems.method_not_allowed(["GET"])
     return JsonResponse(_openapi_document())
 
 
-def _parse_day(request: HttpRequest, name: str) -> dt.date | None:
-    value = request.GET.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        if not DATE_RE.match(value):
-            raise ValueError(value)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise _Refused(problems.bad_request(DATE_INVALID.format(name=name))) from None
-
-
-def counts_show(request: HttpRequest) -> JsonResponse:
+def counts_show(request: HttpRequest) -> HttpResponse:
     """GET /portal/api/counts?tenant=&from=&to=: a tenant's counts, for dashboards and scripts.
 
     A portal session only (an ingestion key opens no portal page). Another tenant's slug is a 404,
@@ -218,26 +212,20 @@ def counts_show(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return problems.unauthorized(SIGN_IN_REQUIRED)
     slug = request.GET.get("tenant")
-    if slug:
-        tenant = tenant_visible_by_slug(user=request.user, slug=slug)
-    elif (own := admin_tenant_id(request.user)) is not None:
-        tenant = Tenant.objects.visible_to(request.user).filter(pk=own).first()
-    else:
+    if not slug and admin_tenant_id(request.user) is None:
         return problems.bad_request(TENANT_REQUIRED)
-    if tenant is None:
-        return problems.not_found(TENANT_UNKNOWN.format(slug=echo(slug or "")))
-    today = dt.datetime.now(dt.UTC).date()
     try:
-        date_to = _parse_day(request, "to") or today
-        date_from = _parse_day(request, "from") or date_to - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-    except _Refused as refused:
-        return refused.response
-    except OverflowError:
-        # The default start, 30 days before a `to` early in year 1, is before the calendar begins.
-        return problems.bad_request(PERIOD_OUT_OF_RANGE)
-    if date_from > date_to:
-        return problems.bad_request(PERIOD_INVALID)
-    return JsonResponse(counts_for_tenant(tenant=tenant, date_from=date_from, date_to=date_to))
+        tenant = tenant_for_viewer(viewer=request.user, slug=slug)
+    except Http404:
+        return problems.not_found(TENANT_UNKNOWN.format(slug=echo(slug or "")))
+    period = PeriodForm(request.GET, today=dt.datetime.now(dt.UTC).date())
+    if not period.is_valid():
+        code, name, message = period.first_error()
+        # The same checks as the dashboard's, worded for a script: they name the query parameters.
+        detail = {"invalid": DATE_INVALID.format(name=name), "reversed": PERIOD_INVALID}.get(code, message)
+        return problems.bad_request(detail)
+    data = period.cleaned_data
+    return json_response(counts_for_tenant(tenant=tenant, date_from=data["from"], date_to=data["to"]))
 
 
 # The project's error handlers (portal/urls.py): under /api/ and /portal/api/ every error is a problem

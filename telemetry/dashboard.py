@@ -12,64 +12,32 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from telemetry import charts
-from telemetry.models import INVALID_REASON, UNKNOWN, Outcome
-from telemetry.policy import Category, DropReason, client_policy_summary, on_off
+from telemetry.forms import PeriodForm
+from telemetry.policy import actor_words, category_words, client_policy_summary, on_off, reason_words
+from telemetry.records import USAGE_COUNTER_NAMES, USAGE_COUNTERS
 from telemetry.selectors import (
-    USAGE_FIELDS,
     dashboard_error_codes,
     dashboard_ledger,
     dashboard_policy_changes,
     dashboard_top_federation_partners,
     dashboard_usage_by_day,
     dashboard_usage_by_pool,
-    tenant_visible_by_slug,
 )
+from telemetry.templatetags.telemetry_tags import usage_counters
+from telemetry.vocabulary import Category, Outcome
 from tenants.models import AuditLogEntry, Tenant
 from tenants.scoping import admin_tenant_id
-from tenants.selectors import pools_with_effective_meeting_ux
+from tenants.selectors import pools_with_effective_meeting_ux, tenant_for_viewer
 
-DEFAULT_DAYS = 30
 MAX_DAYS = 366
 TOP_PARTNERS = 10
 TOP_ERROR_CODES = 20
-
-PERIOD_REVERSED = "The start of the period must not be after its end."
-PERIOD_TOO_LONG = f"The period can be at most {MAX_DAYS} days."
-PERIOD_OUT_OF_RANGE = "The period must lie between the years 1 and 9999."
-
-CATEGORY_LABELS = {
-    Category.CENSUS: "Census",
-    Category.USAGE: "Usage",
-    Category.ERROR: "Error reports",
-    UNKNOWN: "Unknown category",
-}
-USAGE_LABELS = {
-    "ims_sent": "IMs sent",
-    "ims_received": "IMs received",
-    "meeting_join_attempts": "Meeting joins attempted",
-    "meeting_join_successes": "Meeting joins succeeded",
-    "call_minutes": "Call minutes",
-}
-
-
-def reason_words(reason: str) -> str:
-    if reason in DropReason.values:
-        return DropReason(reason).label
-    if reason == INVALID_REASON:
-        return "Malformed"
-    return reason
-
-
-def actor_words(actor: str) -> str:
-    if actor.startswith("command:"):
-        return f"the {actor.removeprefix('command:')} command"
-    return actor
 
 
 def policy_change_words(entry: AuditLogEntry) -> str:
@@ -77,41 +45,18 @@ def policy_change_words(entry: AuditLogEntry) -> str:
     return f"{entry.summary} by {actor_words(entry.actor)}"
 
 
-class DashboardForm(forms.Form):
-    """The tenant and the period. `from`/`to` are Python keywords, so the fields are added by name."""
+class DashboardForm(PeriodForm):
+    """The period and, for those who see several tenants, the tenant."""
 
     def __init__(self, data, *, tenants: list[Tenant] | None, today: date):
-        super().__init__(data)
-        self.today = today
+        super().__init__(data, today=today, max_days=MAX_DAYS)
         self.tenants = tenants
         if tenants is not None:
             self.fields["tenant"] = forms.ChoiceField(
                 choices=[(tenant.slug, tenant.name) for tenant in tenants], required=False, label="Tenant"
             )
-        date_widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        self.fields["from"] = forms.DateField(
-            required=False, label="From", input_formats=["%Y-%m-%d"], widget=date_widget
-        )
-        self.fields["to"] = forms.DateField(required=False, label="To", input_formats=["%Y-%m-%d"], widget=date_widget)
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            date_to = cleaned.get("to") or (
-                cleaned["from"] + timedelta(days=DEFAULT_DAYS - 1) if cleaned.get("from") else self.today
-            )
-            date_from = cleaned.get("from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
-        except OverflowError:
-            # A period running past year 1 or 9999: the calendar ends there.
-            raise forms.ValidationError(PERIOD_OUT_OF_RANGE) from None
-        if date_from > date_to:
-            raise forms.ValidationError(PERIOD_REVERSED)
-        if (date_to - date_from).days + 1 > MAX_DAYS:
-            raise forms.ValidationError(PERIOD_TOO_LONG)
-        cleaned["from"], cleaned["to"] = date_from, date_to
-        return cleaned
+        # The tenant first, then the period.
+        self.order_fields(["tenant", "from", "to"])
 
 
 @dataclass
@@ -126,7 +71,7 @@ class LedgerRow:
 
     @property
     def category_label(self) -> str:
-        return CATEGORY_LABELS.get(self.category, self.category)
+        return category_words(self.category)
 
     @property
     def why_dropped(self) -> str:
@@ -185,7 +130,7 @@ def _drop_totals(ledger: list[LedgerRow]) -> list[tuple[str, str, int]]:
         for reason, count in row.drop_reasons.items():
             totals[(row.category, reason)] = totals.get((row.category, reason), 0) + count
     return [
-        (CATEGORY_LABELS.get(category, category), reason_words(reason), count)
+        (category_words(category), reason_words(reason), count)
         for (category, reason), count in sorted(totals.items(), key=lambda item: -item[1])
     ]
 
@@ -195,9 +140,9 @@ def dashboard_build(*, tenant: Tenant, date_from: date, date_to: date) -> Dashbo
     period = {"tenant": tenant, "date_from": date_from, "date_to": date_to}
     ledger = _ledger_rows(dashboard_ledger(**period))
     usage_by_pool = dashboard_usage_by_pool(**period)
-    usage_total = {name: sum(row[name] or 0 for row in usage_by_pool) for name in ("records", *USAGE_FIELDS)}
+    usage_total = {name: sum(row[name] or 0 for row in usage_by_pool) for name in ("records", *USAGE_COUNTER_NAMES)}
     usage_days = dashboard_usage_by_day(**period)
-    empty_usage = dict.fromkeys(("records", *USAGE_FIELDS), 0)
+    empty_usage = dict.fromkeys(("records", *USAGE_COUNTER_NAMES), 0)
     return Dashboard(
         tenant=tenant,
         date_from=date_from,
@@ -222,7 +167,7 @@ def _outcome_chart(dashboard: Dashboard, category: Category) -> dict:
         if row.category == category:
             for outcome, series in values.items():
                 series[index[row.day]] += getattr(row, outcome)
-    label = CATEGORY_LABELS[category]
+    label = category_words(category)
     totals = {outcome: sum(series) for outcome, series in values.items()}
     description = (
         f"{label} records per day from {dashboard.date_from} to {dashboard.date_to}: "
@@ -248,12 +193,12 @@ def _outcome_chart(dashboard: Dashboard, category: Category) -> dict:
 
 def _usage_chart(dashboard: Dashboard) -> dict:
     series = [
-        charts.Series(USAGE_LABELS[name], [row[name] or 0 for row in dashboard.usage_by_day], f"series-{position}")
-        for position, name in enumerate(USAGE_FIELDS, start=1)
+        charts.Series(counter.label, [row[counter.name] or 0 for row in dashboard.usage_by_day], f"series-{position}")
+        for position, counter in enumerate(USAGE_COUNTERS, start=1)
     ]
     description = (
         f"Stored usage per day from {dashboard.date_from} to {dashboard.date_to}, all pools: "
-        + ", ".join(f"{USAGE_LABELS[name]} {dashboard.usage_total[name]:,}" for name in USAGE_FIELDS)
+        + ", ".join(f"{counter.label} {dashboard.usage_total[counter.name]:,}" for counter in USAGE_COUNTERS)
         + ". Vertical lines mark policy changes."
     )
     return {
@@ -273,19 +218,13 @@ def _admin_context(request: HttpRequest) -> dict:
     return admin.site.each_context(request)
 
 
-def _visible_tenants(request: HttpRequest):
-    return Tenant.objects.visible_to(request.user).order_by("slug")
-
-
 def _resolve(request: HttpRequest) -> tuple[Tenant, DashboardForm]:
     """The tenant asked for (404 if the user may not see it) and the bound form of the period."""
-    visible = _visible_tenants(request)
-    slug = request.GET.get("tenant", "").strip()
-    tenant = tenant_visible_by_slug(user=request.user, slug=slug) if slug else visible.first()
-    if tenant is None:
-        raise Http404("No such tenant.")
+    tenant = tenant_for_viewer(viewer=request.user, slug=request.GET.get("tenant", "").strip())
     # A tenant admin sees one tenant: no picker; support staff and superusers pick any.
-    tenants = None if admin_tenant_id(request.user) is not None else list(visible)
+    tenants = None
+    if admin_tenant_id(request.user) is None:
+        tenants = list(Tenant.objects.visible_to(request.user).order_by("slug"))
     data = request.GET.copy()
     data["tenant"] = tenant.slug
     form = DashboardForm(data, tenants=tenants, today=timezone.now().date())
@@ -314,7 +253,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         dashboard=dashboard,
         outcome_charts=[_outcome_chart(dashboard, category) for category in Category],
         usage_chart=_usage_chart(dashboard),
-        usage_labels=[USAGE_LABELS[name] for name in USAGE_FIELDS],
+        usage_labels=[counter.label for counter in USAGE_COUNTERS],
         export_query=f"tenant={tenant.slug}&from={dashboard.date_from}&to={dashboard.date_to}",
     )
     return render(request, "dashboard/dashboard.html", context)
@@ -329,7 +268,7 @@ def _safe_cell(value) -> object:
 
 def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
     """The page's tables, one section after another: a title row, a header row, the rows, a blank line."""
-    usage_header = [USAGE_LABELS[name] for name in USAGE_FIELDS]
+    usage_header = [counter.label for counter in USAGE_COUNTERS]
     sections = [
         ("Tenant", ["Tenant", "From", "To"], [[dashboard.tenant.slug, dashboard.date_from, dashboard.date_to]]),
         ("Current policy", ["Setting", "Value"], [list(line) for line in dashboard.policy]),
@@ -353,16 +292,13 @@ def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
         (
             "Usage by pool",
             ["Pool", "Usage records", *usage_header],
-            [
-                [row["pool__fqdn"], row["records"], *(row[name] for name in USAGE_FIELDS)]
-                for row in dashboard.usage_by_pool
-            ]
-            + [["Total", dashboard.usage_total["records"], *(dashboard.usage_total[name] for name in USAGE_FIELDS)]],
+            [[row["pool__fqdn"], row["records"], *usage_counters(row)] for row in dashboard.usage_by_pool]
+            + [["Total", dashboard.usage_total["records"], *usage_counters(dashboard.usage_total)]],
         ),
         (
             "Usage per day",
             ["Day", "Usage records", *usage_header],
-            [[row["day"], row["records"], *(row[name] for name in USAGE_FIELDS)] for row in dashboard.usage_by_day],
+            [[row["day"], row["records"], *usage_counters(row)] for row in dashboard.usage_by_day],
         ),
         (
             "Top federation partners",

@@ -9,27 +9,21 @@ import uuid
 
 from django.db import models
 
-from telemetry.policy import Client
+from telemetry.records import FQDN, NAME, SHORT, THREAD_ID, USAGE_COUNTERS
+from telemetry.vocabulary import Client, MessageDirection, Outcome
 from tenants.models import Pool, Tenant, TenantScopedQuerySet
 
-# Bounds of the string fields a client may send (the README lists them for client authors).
-SHORT = 64
-NAME = 128
-FQDN = 253
-THREAD_ID = 256
-ERROR_LOG = 32 * 1024
+
+def usage_counters(field_class, *, name: str):
+    """An abstract model with one field per usage counter (telemetry/records.py), of `field_class`."""
+    fields = {counter.name: field_class(default=0, verbose_name=counter.label) for counter in USAGE_COUNTERS}
+    meta = type("Meta", (), {"abstract": True})
+    return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **fields})
 
 
-class Outcome(models.TextChoices):
-    ACCEPTED = "accepted", "Accepted"
-    DROPPED = "dropped", "Dropped by policy"
-    REJECTED = "rejected", "Rejected as malformed"
-    DUPLICATE = "duplicate", "Duplicate"
-
-
-# Ledger values for a rejected record whose category or client is not a known one (api.md).
-UNKNOWN = "unknown"
-INVALID_REASON = "invalid"
+# A usage record's counters are 32-bit (bounded at ingestion); their daily sums 64-bit.
+UsageCounters = usage_counters(models.PositiveIntegerField, name="UsageCounters")
+UsageCounterSums = usage_counters(models.BigIntegerField, name="UsageCounterSums")
 
 
 def utc_today() -> dt.date:
@@ -70,18 +64,13 @@ class CensusRecord(models.Model):
         return f"{self.app_name} on {self.os_name} {self.os_version} ({self.day})"
 
 
-class UsageRecord(models.Model):
+class UsageRecord(UsageCounters):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
     record_id = models.UUIDField()
     day = models.DateField()
     timestamp = models.DateTimeField()
     client = models.CharField(max_length=16, choices=Client.choices)
-    ims_sent = models.PositiveIntegerField(default=0)
-    ims_received = models.PositiveIntegerField(default=0)
-    meeting_join_attempts = models.PositiveIntegerField(default=0)
-    meeting_join_successes = models.PositiveIntegerField(default=0)
-    call_minutes = models.PositiveIntegerField(default=0)
     federation_partner = models.CharField(max_length=FQDN, blank=True)
 
     objects = TenantScopedQuerySet.as_manager()
@@ -101,9 +90,7 @@ class UsageRecord(models.Model):
 class ErrorReport(models.Model):
     """An error report. The user ID and SIP URI are stored only as keyed hashes, the IP as its network."""
 
-    class Direction(models.TextChoices):
-        INCOMING = "incoming", "Incoming"
-        OUTGOING = "outgoing", "Outgoing"
+    Direction = MessageDirection
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
@@ -112,7 +99,7 @@ class ErrorReport(models.Model):
     timestamp = models.DateTimeField()
     client = models.CharField(max_length=16, choices=Client.choices)
     user_hash = models.CharField(max_length=64)
-    message_direction = models.CharField(max_length=8, choices=Direction.choices)
+    message_direction = models.CharField(max_length=8, choices=MessageDirection.choices)
     conversation_state = models.CharField(max_length=SHORT)
     conversation_thread_id = models.CharField(max_length=THREAD_ID, blank=True)
     error_code = models.CharField(max_length=NAME)
@@ -182,18 +169,13 @@ class IngestionCount(models.Model):
         return f"{self.day} {self.category}/{self.client} {self.outcome}: {self.records}"
 
 
-class UsageDailySum(models.Model):
+class UsageDailySum(UsageCounterSums):
     """Stored usage summed per tenant, pool and day."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     records = models.BigIntegerField(default=0)
-    ims_sent = models.BigIntegerField(default=0)
-    ims_received = models.BigIntegerField(default=0)
-    meeting_join_attempts = models.BigIntegerField(default=0)
-    meeting_join_successes = models.BigIntegerField(default=0)
-    call_minutes = models.BigIntegerField(default=0)
 
     objects = TenantScopedQuerySet.as_manager()
 

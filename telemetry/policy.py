@@ -5,48 +5,28 @@ pool's web service configurations, the user's opt-in) and pass them in; the answ
 code of api.md and a sentence a person can read. Nothing else in the code re-decides this.
 """
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.db import models
+from telemetry.vocabulary import (
+    DEFAULT_IDENTITY,
+    GLOBAL_IDENTITY,
+    INVALID_REASON,
+    MEETING_CLIENTS,
+    UNKNOWN,
+    AuditAction,
+    Category,
+    Client,
+    DropReason,
+    service_identity,
+    site_identity,
+)
 
-
-class Category(models.TextChoices):
-    CENSUS = "census", "Census"
-    USAGE = "usage", "Usage"
-    ERROR = "error", "Error report"
-
-
-class Client(models.TextChoices):
-    DESKTOP = "desktop", "Desktop client"
-    MOBILE = "mobile", "Mobile client"
-    WEB = "web", "Web client"
-    MEETINGS_APP = "meetings_app", "Meetings App"
-    JOIN_LAUNCHER = "join_launcher", "Join launcher"
-
-
-MEETING_CLIENTS = frozenset({Client.MEETINGS_APP, Client.JOIN_LAUNCHER})
-
-
-class DropReason(models.TextChoices):
-    USAGE_COLLECTION_DISABLED = "usage_collection_disabled", "Usage data collection is off"
-    USER_NOT_OPTED_IN = "user_not_opted_in", "The user has not opted in to error reporting"
-    MEETING_UX_TELEMETRY_DISABLED = "meeting_ux_telemetry_disabled", "Meetings App telemetry is off"
-    WATSON_DISABLED = "watson_disabled", "Windows crash uploads are off"
-
-
+# How the audit log names a management command as the actor of a change: "command:<name>".
+COMMAND_ACTOR_PREFIX = "command:"
 # The default of MeetingUxEnableTelemetry where no configuration applies (domain.md).
 MEETING_UX_DEFAULT = False
-DEFAULT_IDENTITY = "default"
-GLOBAL_IDENTITY = "Global"
-
-
-def site_identity(site_name: str) -> str:
-    return f"Site:{site_name}"
-
-
-def service_identity(pool_fqdn: str) -> str:
-    return f"Service:WebServer:{pool_fqdn}"
 
 
 @dataclass(frozen=True)
@@ -101,6 +81,9 @@ class Decision:
     explanation: str
 
 
+# decide is pure and a batch asks it about a few dozen distinct sets of facts, a thousand times: the
+# cache answers the repeats.
+@functools.lru_cache(maxsize=4096)
 def decide(
     *,
     category: Category | str,
@@ -152,6 +135,74 @@ def decide(
 
 def on_off(value: bool) -> str:
     return "On" if value else "Off"
+
+
+USAGE_HELP = (
+    "Off stops usage data AND error reporting for every user of the organization "
+    "(the client policy DisableAutomaticSendTracing). Users cannot turn it back on for themselves."
+)
+WATSON_HELP = "Windows crash uploads from the Meetings App (Windows Error Reporting, Watson)."
+MEETING_UX_HELP = (
+    "Telemetry and error reports from the Meetings App and the join launcher pages for meetings hosted "
+    "on the pools this scope covers (MeetingUxEnableTelemetry). The most specific scope wins: pool, "
+    "then site, then Global; with none, it is off."
+)
+CENSUS_EXPLANATION = (
+    "Always on. Census data (app, device model, OS, language, sign-in counts) identifies neither the "
+    "organization nor the user, so no one can switch it off: not tenant admins, not users."
+)
+
+
+def decided_by(setting: MeetingUxSetting) -> str:
+    """The scope that decided a pool's MeetingUxEnableTelemetry, as the policies page names it."""
+    if setting.identity == DEFAULT_IDENTITY:
+        return "Default (no configuration applies)"
+    return setting.identity
+
+
+def reason_words(reason: str) -> str:
+    """A ledger reason in words: a drop reason's label, or what a rejection means."""
+    if reason in DropReason.values:
+        return DropReason(reason).label
+    if reason == INVALID_REASON:
+        return "Malformed"
+    return reason
+
+
+def category_words(category: str) -> str:
+    """A ledger category in words ("unknown" for a rejected record whose category was not one)."""
+    if category in Category.values:
+        return Category(category).label
+    if category == UNKNOWN:
+        return "Unknown category"
+    return category
+
+
+def actor_words(actor: str) -> str:
+    """Who made a change, as a sentence names them: a portal user, or "the <name> command"."""
+    if actor.startswith(COMMAND_ACTOR_PREFIX):
+        return f"the {actor.removeprefix(COMMAND_ACTOR_PREFIX)} command"
+    return actor
+
+
+def _turned(value) -> str:
+    return "on" if value else "off"
+
+
+def audit_sentence(*, action: str, target: str, new_value) -> str:
+    """An audit entry in plain words. DisableAutomaticSendTracing True means collection off: the
+    double negative is never shown."""
+    if action == AuditAction.SET_CLIENT_POLICY:
+        return f"Usage data collection turned {_turned(not new_value)}"
+    if action == AuditAction.SET_WATSON:
+        return f"Windows crash uploads turned {_turned(new_value)}"
+    if action in (AuditAction.SET_WEB_SERVICE_CONFIGURATION, AuditAction.CREATE_WEB_SERVICE_CONFIGURATION):
+        return f"Meetings App telemetry turned {_turned(new_value)} at {target}"
+    if action == AuditAction.REMOVE_WEB_SERVICE_CONFIGURATION:
+        return f"Meetings App setting at {target} removed"
+    if action in AuditAction.values:
+        return f"{AuditAction(action).label}: {target}"
+    return f"{action}: {target}"
 
 
 def explain_usage(policy: TenantPolicy) -> str:
@@ -210,4 +261,13 @@ def stops_collection(old: TenantPolicy, new: TenantPolicy) -> list[str]:
         stops.append("Usage data and error reports stop for every user of the organization.")
     if _windows_crashes_stored(old) and not _windows_crashes_stored(new):
         stops.append("Windows crash uploads from the Meetings App stop.")
+    return stops
+
+
+def meeting_ux_stops(*, identity: str, stopping_pools: list[str], old_value: bool | None, new_value: bool | None):
+    """What setting (or removing, new_value None) the configuration at `identity` stops, in words,
+    given the FQDNs of the pools whose Meetings App telemetry it turns off."""
+    stops = [f"Meetings App telemetry stops for meetings hosted on {fqdn}." for fqdn in stopping_pools]
+    if old_value and not new_value and not stops:
+        stops.append(f"Meetings App telemetry at {identity} turns off (no pool is affected right now).")
     return stops

@@ -1,6 +1,8 @@
 """RFC 9457 problem details: how every error of the JSON API answers (application/problem+json)."""
 
-from django.http import JsonResponse
+from django.http import HttpResponse
+
+from telemetry.schemas import FieldError, Problem
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Problem types are URNs: stable identifiers that no client is tempted to dereference.
@@ -22,13 +24,16 @@ def problem(
     errors: list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
     quiet: bool = False,
-) -> JsonResponse:
+) -> HttpResponse:
     """A problem response. `kind` names the problem type (e.g. "rate-limited"); `detail` is one line,
     safe to show. `quiet` keeps Django from logging the request path, for paths that hold a user ID."""
-    body = {"type": TYPE_PREFIX + kind, "title": title, "status": status, "detail": detail}
+    fields = {"type": TYPE_PREFIX + kind, "title": title, "status": status, "detail": detail}
     if errors:
-        body["errors"] = [{"pointer": pointer, "detail": message} for pointer, message in errors]
-    response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE, headers=headers)
+        fields["errors"] = [FieldError(pointer=pointer, detail=message) for pointer, message in errors]
+    body = Problem(**fields)
+    response = HttpResponse(
+        body.model_dump_json(exclude_unset=True), status=status, content_type=PROBLEM_CONTENT_TYPE, headers=headers
+    )
     if quiet:
         # Django's request logger writes "<reason>: <path>" for every 4xx/5xx unless the response says
         # it has been logged already; a path like /api/v1/users/<user id>/... must not reach a log.
@@ -36,11 +41,11 @@ def problem(
     return response
 
 
-def bad_request(detail: str, *, errors: list[tuple[str, str]] | None = None, quiet: bool = False) -> JsonResponse:
+def bad_request(detail: str, *, errors: list[tuple[str, str]] | None = None, quiet: bool = False) -> HttpResponse:
     return problem(status=400, kind="bad-request", title="Bad request", detail=detail, errors=errors, quiet=quiet)
 
 
-def unauthorized(detail: str, *, quiet: bool = False) -> JsonResponse:
+def unauthorized(detail: str, *, quiet: bool = False) -> HttpResponse:
     return problem(
         status=401,
         kind="unauthorized",
@@ -51,11 +56,11 @@ def unauthorized(detail: str, *, quiet: bool = False) -> JsonResponse:
     )
 
 
-def not_found(detail: str, *, quiet: bool = False) -> JsonResponse:
+def not_found(detail: str, *, quiet: bool = False) -> HttpResponse:
     return problem(status=404, kind="not-found", title="Not found", detail=detail, quiet=quiet)
 
 
-def method_not_allowed(allowed: list[str], *, quiet: bool = False) -> JsonResponse:
+def method_not_allowed(allowed: list[str], *, quiet: bool = False) -> HttpResponse:
     return problem(
         status=405,
         kind="method-not-allowed",
@@ -66,7 +71,7 @@ def method_not_allowed(allowed: list[str], *, quiet: bool = False) -> JsonRespon
     )
 
 
-def payload_too_large(limit: int, *, quiet: bool = False) -> JsonResponse:
+def payload_too_large(limit: int, *, quiet: bool = False) -> HttpResponse:
     return problem(
         status=413,
         kind="payload-too-large",
@@ -76,7 +81,7 @@ def payload_too_large(limit: int, *, quiet: bool = False) -> JsonResponse:
     )
 
 
-def unsupported_media_type(*, quiet: bool = False) -> JsonResponse:
+def unsupported_media_type(*, quiet: bool = False) -> HttpResponse:
     return problem(
         status=415,
         kind="unsupported-media-type",
@@ -86,7 +91,7 @@ def unsupported_media_type(*, quiet: bool = False) -> JsonResponse:
     )
 
 
-def rate_limited(retry_after: int, *, quiet: bool = False) -> JsonResponse:
+def rate_limited(retry_after: int, *, quiet: bool = False) -> HttpResponse:
     return problem(
         status=429,
         kind="rate-limited",
@@ -97,7 +102,7 @@ def rate_limited(retry_after: int, *, quiet: bool = False) -> JsonResponse:
     )
 
 
-def storage_unavailable(retry_after: int, *, quiet: bool = False) -> JsonResponse:
+def storage_unavailable(retry_after: int, *, quiet: bool = False) -> HttpResponse:
     return problem(
         status=503,
         kind="storage-unavailable",
@@ -108,7 +113,7 @@ def storage_unavailable(retry_after: int, *, quiet: bool = False) -> JsonRespons
     )
 
 
-def server_error(*, quiet: bool = False) -> JsonResponse:
+def server_error(*, quiet: bool = False) -> HttpResponse:
     return problem(
         status=500,
         kind="server-error",

@@ -8,6 +8,7 @@ Types are strict on purpose: a counter is a JSON integer (not "3", 3.0 or true),
 string. Every string is bounded (the README lists the bounds for client authors).
 """
 
+import collections
 import datetime as dt
 import ipaddress
 import re
@@ -26,11 +27,12 @@ from pydantic import (
     StrictStr,
     ValidationError,
     WithJsonSchema,
+    create_model,
 )
 from pydantic.json_schema import models_json_schema
 
-from telemetry.models import ERROR_LOG, FQDN, NAME, SHORT, THREAD_ID, UNKNOWN, ErrorReport
-from telemetry.policy import Category, Client
+from telemetry.records import ERROR_LOG, FQDN, NAME, SHORT, THREAD_ID, USAGE_COUNTERS
+from telemetry.vocabulary import UNKNOWN, Category, Client, MessageDirection, Outcome
 
 MAX_RECORDS = 1000
 MAX_BODY_BYTES = 1024 * 1024
@@ -115,17 +117,19 @@ class CensusRecordIn(_Record):
     sign_in_failures: Counter = 0
 
 
-class UsageRecordIn(_Record):
-    """Usage: may name the organization (federation partner), never a user."""
-
+class _UsageRecordFields(_Record):
     category: Literal["usage"]
     pool: FqdnText
-    ims_sent: Counter = 0
-    ims_received: Counter = 0
-    meeting_join_attempts: Counter = 0
-    meeting_join_successes: Counter = 0
-    call_minutes: Counter = 0
     federation_partner: OptionalFqdnText = ""
+
+
+UsageRecordIn = create_model(
+    "UsageRecordIn",
+    __base__=_UsageRecordFields,
+    __module__=__name__,
+    __doc__="Usage: may name the organization (federation partner), never a user.",
+    **{counter.name: (Counter, 0) for counter in USAGE_COUNTERS},
+)
 
 
 class ErrorReportIn(_Record):
@@ -134,7 +138,7 @@ class ErrorReportIn(_Record):
     category: Literal["error"]
     pool: FqdnText
     user_id: NameText
-    message_direction: ErrorReport.Direction
+    message_direction: MessageDirection
     conversation_state: ShortText
     error_code: NameText
     conversation_thread_id: ThreadIdText = ""
@@ -173,9 +177,13 @@ class Envelope(BaseModel):
     records: list[Any] = Field(max_length=MAX_RECORDS)
 
 
+# The responses. Views answer with these models (`json_response`), so what is sent is what the OpenAPI
+# description says; fields left unset (a result's reason, a batch's errors) are left out of the JSON.
+
+
 class RecordResult(BaseModel):
     id: str | None
-    status: Literal["accepted", "dropped", "rejected", "duplicate"]
+    status: Outcome
     reason: str | None = None
 
 
@@ -228,6 +236,51 @@ class ErrorReportingIn(BaseModel):
 class ErrorReportingResponse(BaseModel):
     user: str
     opted_in: bool
+
+
+class LedgerEntry(BaseModel):
+    day: dt.date
+    category: str
+    client: str
+    outcome: Outcome
+    reason: str
+    records: int
+
+
+UsageSums = create_model(
+    "UsageSums",
+    __module__=__name__,
+    __doc__="Stored usage summed over a period, one sum per usage counter.",
+    **{counter.name: (int, 0) for counter in USAGE_COUNTERS},
+)
+
+
+class CountsResponse(BaseModel):
+    """GET /portal/api/counts: a tenant's counts for a period (api.md)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    tenant: str
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    ledger: list[LedgerEntry]
+    usage: UsageSums
+    error_reports: int
+
+
+def batch_response(*, results: list[RecordResult], errors: list[tuple[str, str]]) -> BatchResponse:
+    """The answer to a batch: the outcomes tallied, one result per record, field errors if any."""
+    tally = collections.Counter(result.status for result in results)
+    fields = {
+        "accepted": tally[Outcome.ACCEPTED],
+        "dropped": tally[Outcome.DROPPED],
+        "rejected": tally[Outcome.REJECTED],
+        "duplicates": tally[Outcome.DUPLICATE],
+        "results": results,
+    }
+    if errors:
+        fields["errors"] = [FieldError(pointer=pointer, detail=detail) for pointer, detail in errors]
+    return BatchResponse(**fields)
 
 
 # Validation of one record -------------------------------------------------------------------------

@@ -1,100 +1,44 @@
 """Reads of telemetry that are more than a `get`: the counts, for the dashboards and the counts API."""
 
-from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Sum
 
 from telemetry.models import ErrorCodeDailyCount, FederationPartnerDailyCount, IngestionCount, UsageDailySum
-from telemetry.policy import (
-    Category,
-    Client,
-    decide,
-    explain_error_reporting,
-    explain_usage,
-    resolve_meeting_ux,
-)
+from telemetry.policy import decide, explain_error_reporting, explain_usage
+from telemetry.records import USAGE_COUNTER_NAMES
+from telemetry.schemas import CountsResponse, PolicyExplain, PolicyResponse
+from telemetry.vocabulary import POLICY_ACTIONS, Category, Client
 from tenants.models import AuditLogEntry, Pool, Tenant
-from tenants.selectors import end_user_find, meeting_ux_configurations
-from tenants.services import SLUG_RE
-
-# The longest slug tenant_create accepts.
-SLUG_MAX_LENGTH = 63
-
-
-def tenant_visible_by_slug(*, user, slug: str) -> Tenant | None:
-    """The tenant named `slug` if `user` may see it; None when it is missing, another tenant's, or
-    not a slug at all (checked before querying: PostgreSQL refuses some characters, such as NUL)."""
-    if not SLUG_RE.fullmatch(slug) or len(slug) > SLUG_MAX_LENGTH:
-        return None
-    return Tenant.objects.visible_to(user).filter(slug=slug).first()
-
+from tenants.selectors import end_user_find, meeting_ux_configurations, pool_meeting_ux
 
 # --- The counts API (GET /portal/api/counts) and the client's policy (GET /api/v1/policy).
 
-# The usage counters summed by the counts API and the dashboard, in the order both show them.
-USAGE_FIELDS = ("ims_sent", "ims_received", "meeting_join_attempts", "meeting_join_successes", "call_minutes")
 
-
-def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> dict:
+def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> CountsResponse:
     """The counts endpoint's answer (api.md); reads only the count tables, in three queries."""
     ledger = (
         IngestionCount.objects.filter(tenant=tenant, day__range=(date_from, date_to), records__gt=0)
         .order_by("day", "category", "client", "outcome", "reason")
-        .values_list("day", "category", "client", "outcome", "reason", "records")
+        .values("day", "category", "client", "outcome", "reason", "records")
     )
     usage = UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
-        **{name: Sum(name) for name in USAGE_FIELDS}
+        **{name: Sum(name) for name in USAGE_COUNTER_NAMES}
     )
     error_reports = ErrorCodeDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
         total=Sum("records")
     )["total"]
-    return {
-        "tenant": tenant.slug,
-        "from": date_from.isoformat(),
-        "to": date_to.isoformat(),
-        "ledger": [
-            {
-                "day": day.isoformat(),
-                "category": category,
-                "client": client,
-                "outcome": outcome,
-                "reason": reason,
-                "records": records,
-            }
-            for day, category, client, outcome, reason, records in ledger
-        ],
-        "usage": {name: usage[name] or 0 for name in USAGE_FIELDS},
-        "error_reports": error_reports or 0,
-    }
+    return CountsResponse(
+        tenant=tenant.slug,
+        date_from=date_from,
+        date_to=date_to,
+        ledger=list(ledger),
+        usage={name: usage[name] or 0 for name in USAGE_COUNTER_NAMES},
+        error_reports=error_reports or 0,
+    )
 
 
-@dataclass(frozen=True)
-class ClientPolicy:
-    """What a client may send, each answer with the sentence that explains it."""
-
-    usage: bool
-    usage_explain: str
-    error_reporting: bool
-    error_reporting_explain: str
-    meetings_app: bool
-    meetings_app_explain: str
-
-    def as_dict(self) -> dict:
-        return {
-            "census": True,
-            "usage": self.usage,
-            "error_reporting": self.error_reporting,
-            "meetings_app": self.meetings_app,
-            "explain": {
-                "usage": self.usage_explain,
-                "error_reporting": self.error_reporting_explain,
-                "meetings_app": self.meetings_app_explain,
-            },
-        }
-
-
-def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> ClientPolicy:
+def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> PolicyResponse:
     """The effective policy of a tenant for one (optional) user and pool, decided by policy.decide.
 
     The explanation echoes the user ID the client sent: it is the client's own, and never stored.
@@ -107,34 +51,25 @@ def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> 
     error_reporting = decide(
         category=Category.ERROR, client=Client.DESKTOP, tenant_policy=tenant_policy, user_opted_in=opted_in
     )
-    meeting_ux = resolve_meeting_ux(
-        configurations=meeting_ux_configurations(tenant=tenant),
-        pool_fqdn=pool.fqdn if pool else None,
-        site_name=pool.site.name if pool and pool.site_id else None,
-    )
+    meeting_ux = pool_meeting_ux(pool=pool, configurations=meeting_ux_configurations(tenant=tenant))
     meetings_app = decide(
         category=Category.USAGE, client=Client.MEETINGS_APP, tenant_policy=tenant_policy, meeting_ux=meeting_ux
     )
-    return ClientPolicy(
+    return PolicyResponse(
+        census=decide(category=Category.CENSUS, client=Client.DESKTOP, tenant_policy=tenant_policy).stored,
         usage=usage.stored,
-        usage_explain=explain_usage(tenant_policy),
         error_reporting=error_reporting.stored,
-        error_reporting_explain=explain_error_reporting(tenant_policy, user_id, opted_in),
         meetings_app=meetings_app.stored,
-        meetings_app_explain=meeting_ux.explanation,
+        explain=PolicyExplain(
+            usage=explain_usage(tenant_policy),
+            error_reporting=explain_error_reporting(tenant_policy, user_id, opted_in),
+            meetings_app=meeting_ux.explanation,
+        ),
     )
 
 
 # --- The dashboard's reads (telemetry/dashboard.py). They read only the count tables and the audit
 # log: the raw record tables hold tens of millions of rows and a dashboard must not scan them.
-
-DASHBOARD_POLICY_ACTIONS = (
-    "set_client_policy",
-    "set_watson",
-    "set_web_service_configuration",
-    "create_web_service_configuration",
-    "remove_web_service_configuration",
-)
 
 
 def dashboard_ledger(*, tenant: Tenant, date_from: date, date_to: date) -> list[dict]:
@@ -153,7 +88,7 @@ def dashboard_usage_by_pool(*, tenant: Tenant, date_from: date, date_to: date) -
     return list(
         UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to))
         .values("pool__fqdn")
-        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_FIELDS})
+        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
         .order_by("pool__fqdn")
     )
 
@@ -163,7 +98,7 @@ def dashboard_usage_by_day(*, tenant: Tenant, date_from: date, date_to: date) ->
     rows = (
         UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to))
         .values("day")
-        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_FIELDS})
+        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
         .order_by("day")
     )
     return {row.pop("day"): row for row in rows}
@@ -191,6 +126,6 @@ def dashboard_policy_changes(*, tenant: Tenant, date_from: date, date_to: date) 
     """The tenant's policy changes in the period, oldest first."""
     return list(
         AuditLogEntry.objects.filter(
-            tenant=tenant, action__in=DASHBOARD_POLICY_ACTIONS, created_at__date__range=(date_from, date_to)
+            tenant=tenant, action__in=POLICY_ACTIONS, created_at__date__range=(date_from, date_to)
         ).order_by("created_at", "id")
     )

@@ -6,81 +6,34 @@ about every valid record, and stores the batch all-or-nothing in one transaction
 """
 
 import datetime as dt
+import operator
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
 from django.db import transaction
 
-from telemetry.models import INVALID_REASON, Outcome
-from telemetry.policy import MEETING_CLIENTS, Decision, TenantPolicy, decide
+from telemetry.names import fqdn_key
+from telemetry.policy import Decision, MeetingUxSetting, TenantPolicy, decide
 from telemetry.pseudonymize import hash_census_user_id, hash_sip_uri, hash_user_id, truncate_ip
+from telemetry.records import USAGE_COUNTER_NAMES
 from telemetry.schemas import (
+    BatchResponse,
     CensusRecordIn,
     ErrorReportIn,
+    RecordResult,
     Rejection,
     UsageRecordIn,
+    batch_response,
     echo,
     reject,
     validate_record,
 )
-from telemetry.storage import Counts, storage_for_connection
+from telemetry.storage import ERROR_CODES, FEDERATION_PARTNERS, LEDGER, USAGE_SUMS, Counts, storage_for_connection
+from telemetry.vocabulary import INVALID_REASON, MEETING_CLIENTS, Outcome
 from tenants.models import EndUser, Pool, Tenant
 from tenants.selectors import meeting_ux_configurations, pool_meeting_ux
-from tenants.services import fqdn_key
 
 POOL_UNKNOWN = "is not a pool of this tenant"
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    id: str | None
-    status: str  # an Outcome value
-    reason: str | None = None
-
-    def as_dict(self) -> dict:
-        result = {"id": self.id, "status": self.status}
-        if self.reason is not None:
-            result["reason"] = self.reason
-        return result
-
-
-@dataclass
-class BatchResult:
-    """The answer to a batch: one result per record in request order, and field errors as pointers."""
-
-    results: list[RecordResult] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (JSON pointer, detail)
-
-    def _count(self, status: str) -> int:
-        return sum(1 for result in self.results if result.status == status)
-
-    @property
-    def accepted(self) -> int:
-        return self._count(Outcome.ACCEPTED)
-
-    @property
-    def dropped(self) -> int:
-        return self._count(Outcome.DROPPED)
-
-    @property
-    def rejected(self) -> int:
-        return self._count(Outcome.REJECTED)
-
-    @property
-    def duplicates(self) -> int:
-        return self._count(Outcome.DUPLICATE)
-
-    def as_dict(self) -> dict:
-        body = {
-            "accepted": self.accepted,
-            "dropped": self.dropped,
-            "rejected": self.rejected,
-            "duplicates": self.duplicates,
-            "results": [result.as_dict() for result in self.results],
-        }
-        if self.errors:
-            body["errors"] = [{"pointer": pointer, "detail": detail} for pointer, detail in self.errors]
-        return body
 
 
 @dataclass(slots=True)
@@ -105,7 +58,13 @@ class _Facts:
     pools: dict[str, Pool]
     configurations: dict[str, bool]
     opted_in: set[str]
-    decisions: dict[tuple, Decision] = field(default_factory=dict)
+    meeting_ux: dict[int, MeetingUxSetting] = field(default_factory=dict)  # by pool id, resolved once
+
+    def meeting_ux_of(self, pool: Pool) -> MeetingUxSetting:
+        setting = self.meeting_ux.get(pool.pk)
+        if setting is None:
+            setting = self.meeting_ux[pool.pk] = pool_meeting_ux(pool=pool, configurations=self.configurations)
+        return setting
 
 
 def _gather_facts(*, tenant: Tenant, records: list, user_hashes: set[str]) -> _Facts:
@@ -134,31 +93,17 @@ def _gather_facts(*, tenant: Tenant, records: list, user_hashes: set[str]) -> _F
 
 
 def _decide(candidate: _Candidate, facts: _Facts) -> Decision:
-    """policy.decide on the facts of one record. decide is pure, so a batch asks it once per distinct
-    set of facts (a few dozen per batch, not a thousand)."""
+    """policy.decide on the facts of one record."""
     record = candidate.record
-    meeting_pool = candidate.pool if record.client in MEETING_CLIENTS else None
-    key = (
-        record.category,
-        record.client,
-        meeting_pool.pk if meeting_pool is not None else None,
-        candidate.user_hash in facts.opted_in,
-        isinstance(record, ErrorReportIn) and record.windows_crash,
+    meeting_pool = candidate.pool if record.client in MEETING_CLIENTS else None  # census has no pool
+    return decide(
+        category=record.category,
+        client=record.client,
+        tenant_policy=facts.policy,
+        meeting_ux=facts.meeting_ux_of(meeting_pool) if meeting_pool is not None else None,
+        user_opted_in=candidate.user_hash in facts.opted_in,
+        windows_crash=isinstance(record, ErrorReportIn) and record.windows_crash,
     )
-    decision = facts.decisions.get(key)
-    if decision is None:
-        meeting_ux = None
-        if meeting_pool is not None:
-            meeting_ux = pool_meeting_ux(pool=meeting_pool, configurations=facts.configurations)
-        decision = facts.decisions[key] = decide(
-            category=key[0],
-            client=key[1],
-            tenant_policy=facts.policy,
-            meeting_ux=meeting_ux,
-            user_opted_in=key[3],
-            windows_crash=key[4],
-        )
-    return decision
 
 
 def _row(candidate: _Candidate, *, tenant_id: int) -> tuple:
@@ -189,11 +134,7 @@ def _row(candidate: _Candidate, *, tenant_id: int) -> tuple:
             candidate.day,
             record.timestamp,
             client,
-            record.ims_sent,
-            record.ims_received,
-            record.meeting_join_attempts,
-            record.meeting_join_successes,
-            record.call_minutes,
+            *_usage_values(record),
             _partner(record),
         )
     return (
@@ -221,14 +162,8 @@ def _partner(record: UsageRecordIn) -> str:
     return fqdn_key(record.federation_partner)
 
 
-def _usage_values(record: UsageRecordIn) -> tuple[int, ...]:
-    return (
-        record.ims_sent,
-        record.ims_received,
-        record.meeting_join_attempts,
-        record.meeting_join_successes,
-        record.call_minutes,
-    )
+# A usage record's counters, in the order of USAGE_COUNTER_NAMES.
+_usage_values = operator.attrgetter(*USAGE_COUNTER_NAMES)
 
 
 @dataclass
@@ -265,13 +200,15 @@ def _plan(*, tenant: Tenant, records: list) -> _Plan:
         if isinstance(item, Rejection):
             plan.errors.extend(item.errors)
             plan.outcomes.append(RecordResult(id=item.id, status=Outcome.REJECTED, reason=item.reason))
-            plan.counts.count((item.day or arrival_day, item.category, item.client, Outcome.REJECTED, INVALID_REASON))
+            plan.counts.add(
+                LEDGER, (item.day or arrival_day, item.category, item.client, Outcome.REJECTED, INVALID_REASON)
+            )
             continue
         echo_id = echo(raw.get("id"))
         day = item.timestamp.date()
         if item.id in seen:
             plan.outcomes.append(RecordResult(id=echo_id, status=Outcome.DUPLICATE))
-            plan.counts.count((day, item.category, item.client.value, Outcome.DUPLICATE, ""))
+            plan.counts.add(LEDGER, (day, item.category, item.client.value, Outcome.DUPLICATE, ""))
             continue
         seen.add(item.id)
         candidate = _Candidate(
@@ -301,23 +238,24 @@ def _store(*, tenant: Tenant, plan: _Plan) -> None:
                 outcome, reason = Outcome.ACCEPTED, ""
                 rows[type(record)].append(candidate.row)
                 if isinstance(record, UsageRecordIn):
-                    counts.add_usage(
-                        pool_id=candidate.pool.pk,
-                        day=candidate.day,
-                        values=_usage_values(record),
-                        partner=_partner(record),
-                    )
+                    counts.add(USAGE_SUMS, (candidate.pool.pk, candidate.day), (1, *_usage_values(record)))
+                    if partner := _partner(record):
+                        counts.add(FEDERATION_PARTNERS, (candidate.day, partner))
                 elif isinstance(record, ErrorReportIn):
-                    counts.add_error(day=candidate.day, error_code=record.error_code)
+                    counts.add(ERROR_CODES, (candidate.day, record.error_code))
             else:
                 outcome, reason = Outcome.DROPPED, candidate.decision.reason.value
-            counts.count((candidate.day, record.category, record.client.value, outcome, reason))
-            plan.outcomes[candidate.index] = RecordResult(id=candidate.echo_id, status=outcome, reason=reason or None)
+            counts.add(LEDGER, (candidate.day, record.category, record.client.value, outcome, reason))
+            plan.outcomes[candidate.index] = (
+                RecordResult(id=candidate.echo_id, status=outcome, reason=reason)
+                if reason
+                else RecordResult(id=candidate.echo_id, status=outcome)
+            )
         storage.insert(census=rows[CensusRecordIn], usage=rows[UsageRecordIn], errors=rows[ErrorReportIn])
         storage.add_counts(tenant_id=tenant.pk, counts=counts)
 
 
-def ingest_batch(*, tenant: Tenant, records: list) -> BatchResult:
+def ingest_batch(*, tenant: Tenant, records: list) -> BatchResponse:
     """Validate, decide, pseudonymize, store and count a batch of records (parsed JSON) of a tenant.
 
     Each record gets its result, in order. A record is rejected when malformed, dropped when policy
@@ -328,4 +266,4 @@ def ingest_batch(*, tenant: Tenant, records: list) -> BatchResult:
     records = list(records)
     plan = _plan(tenant=tenant, records=records)
     _store(tenant=tenant, plan=plan)
-    return BatchResult(results=plan.outcomes, errors=plan.errors)
+    return batch_response(results=plan.outcomes, errors=plan.errors)

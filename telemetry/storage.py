@@ -8,9 +8,8 @@ Every method runs inside the transaction the caller opened; an error of the data
 Django's DatabaseError and the caller's rollback leaves nothing of the batch behind.
 """
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.db import connection
@@ -27,89 +26,49 @@ from telemetry.models import (
     UsageRecord,
     utc_today,
 )
+from telemetry.records import CENSUS_COLUMNS, ERROR_COLUMNS, USAGE_COLUMNS, USAGE_COUNTER_NAMES
 
-# A census row's id is a random uuid4 made in Python (telemetry.services), the same in both paths.
-CENSUS_COLUMNS = (
-    "id",
-    "day",
-    "timestamp",
-    "client",
-    "app_name",
-    "device_model",
-    "os_name",
-    "os_version",
-    "user_language",
-    "user_hash",
-    "device_id",
-    "sign_in_attempts",
-    "sign_in_failures",
-)
-USAGE_COLUMNS = (
-    "tenant_id",
-    "pool_id",
-    "record_id",
-    "day",
-    "timestamp",
-    "client",
-    "ims_sent",
-    "ims_received",
-    "meeting_join_attempts",
-    "meeting_join_successes",
-    "call_minutes",
-    "federation_partner",
-)
-ERROR_COLUMNS = (
-    "tenant_id",
-    "pool_id",
-    "record_id",
-    "day",
-    "timestamp",
-    "client",
-    "user_hash",
-    "message_direction",
-    "conversation_state",
-    "conversation_thread_id",
-    "error_code",
-    "error_log",
-    "ip_network",
-    "sip_uri_hash",
-    "os_name",
-    "crash",
-)
-USAGE_SUM_FIELDS = (
-    "records",
-    "ims_sent",
-    "ims_received",
-    "meeting_join_attempts",
-    "meeting_join_successes",
-    "call_minutes",
+# The record tables and the columns their rows fill (telemetry/records.py).
+RECORD_TABLES = (
+    ("census", CensusRecord, CENSUS_COLUMNS),
+    ("usage", UsageRecord, USAGE_COLUMNS),
+    ("errors", ErrorReport, ERROR_COLUMNS),
 )
 
-LedgerKey = tuple[dt.date, str, str, str, str]  # day, category, client, outcome, reason
+
+@dataclass(frozen=True)
+class CountTable:
+    """A count table: per tenant and `keys`, `values` that every batch adds to."""
+
+    model: type
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
 
 
-@dataclass
+LEDGER = CountTable(IngestionCount, ("day", "category", "client", "outcome", "reason"), ("records",))
+USAGE_SUMS = CountTable(UsageDailySum, ("pool_id", "day"), ("records", *USAGE_COUNTER_NAMES))
+FEDERATION_PARTNERS = CountTable(FederationPartnerDailyCount, ("day", "partner"), ("records",))
+ERROR_CODES = CountTable(ErrorCodeDailyCount, ("day", "error_code"), ("records",))
+COUNT_TABLES = (LEDGER, USAGE_SUMS, FEDERATION_PARTNERS, ERROR_CODES)
+
+
 class Counts:
-    """What one batch adds to the count tables of one tenant."""
+    """What one batch adds to the count tables of one tenant: per table, key -> values to add."""
 
-    ledger: dict[LedgerKey, int] = field(default_factory=dict)
-    usage: dict[tuple[int, dt.date], list[int]] = field(default_factory=dict)  # (pool, day) -> USAGE_SUM_FIELDS
-    partners: dict[tuple[dt.date, str], int] = field(default_factory=dict)
-    error_codes: dict[tuple[dt.date, str], int] = field(default_factory=dict)
+    def __init__(self):
+        self.increments: dict[CountTable, dict[tuple, list[int]]] = {table: {} for table in COUNT_TABLES}
 
-    def count(self, key: LedgerKey) -> None:
-        self.ledger[key] = self.ledger.get(key, 0) + 1
+    def add(self, table: CountTable, key: tuple, values: Sequence[int] = (1,)) -> None:
+        sums = self.increments[table].get(key)
+        if sums is None:
+            self.increments[table][key] = list(values)
+        else:
+            for position, value in enumerate(values):
+                sums[position] += value
 
-    def add_usage(self, *, pool_id: int, day: dt.date, values: Sequence[int], partner: str) -> None:
-        sums = self.usage.setdefault((pool_id, day), [0] * len(USAGE_SUM_FIELDS))
-        sums[0] += 1
-        for position, value in enumerate(values, start=1):
-            sums[position] += value
-        if partner:
-            self.partners[(day, partner)] = self.partners.get((day, partner), 0) + 1
-
-    def add_error(self, *, day: dt.date, error_code: str) -> None:
-        self.error_codes[(day, error_code)] = self.error_codes.get((day, error_code), 0) + 1
+    def rows(self, table: CountTable, tenant_id: int) -> list[tuple]:
+        """(tenant_id, *key, *values) rows in key order, so two batches lock rows in the same order."""
+        return [(tenant_id, *key, *values) for key, values in sorted(self.increments[table].items())]
 
 
 class OrmStorage:
@@ -132,58 +91,24 @@ class OrmStorage:
         return set(new)
 
     def insert(self, *, census: list[tuple], usage: list[tuple], errors: list[tuple]) -> None:
-        for model, columns, rows in (
-            (CensusRecord, CENSUS_COLUMNS, census),
-            (UsageRecord, USAGE_COLUMNS, usage),
-            (ErrorReport, ERROR_COLUMNS, errors),
-        ):
-            if rows:
+        rows_of = {"census": census, "usage": usage, "errors": errors}
+        for name, model, columns in RECORD_TABLES:
+            if rows_of[name]:
                 model.objects.bulk_create(
-                    [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500
+                    [model(**dict(zip(columns, row, strict=True))) for row in rows_of[name]], batch_size=500
                 )
 
     def add_counts(self, *, tenant_id: int, counts: Counts) -> None:
-        self._add(
-            IngestionCount,
-            ("day", "category", "client", "outcome", "reason"),
-            tenant_id,
-            {key: (n,) for key, n in counts.ledger.items()},
-            ("records",),
-        )
-        self._add(
-            UsageDailySum,
-            ("pool_id", "day"),
-            tenant_id,
-            {k: tuple(v) for k, v in counts.usage.items()},
-            USAGE_SUM_FIELDS,
-        )
-        self._add(
-            FederationPartnerDailyCount,
-            ("day", "partner"),
-            tenant_id,
-            {key: (n,) for key, n in counts.partners.items()},
-            ("records",),
-        )
-        self._add(
-            ErrorCodeDailyCount,
-            ("day", "error_code"),
-            tenant_id,
-            {key: (n,) for key, n in counts.error_codes.items()},
-            ("records",),
-        )
-
-    @staticmethod
-    def _add(model, key_fields: Sequence[str], tenant_id: int, increments: dict[tuple, tuple], value_fields) -> None:
-        """Add increments to the rows of a count table, creating the missing ones."""
-        if not increments:
-            return
-        for key in sorted(increments):
-            lookup = dict(zip(key_fields, key, strict=True))
-            updates = {name: F(name) + value for name, value in zip(value_fields, increments[key], strict=True)}
-            if not model.objects.filter(tenant_id=tenant_id, **lookup).update(**updates):
-                model.objects.create(
-                    tenant_id=tenant_id, **lookup, **dict(zip(value_fields, increments[key], strict=True))
-                )
+        """Add each increment to its row of a count table, creating the missing rows."""
+        for table in COUNT_TABLES:
+            width = len(table.keys)
+            for row in counts.rows(table, tenant_id):
+                lookup = dict(zip(table.keys, row[1 : 1 + width], strict=True))
+                values = dict(zip(table.values, row[1 + width :], strict=True))
+                if not table.model.objects.filter(tenant_id=tenant_id, **lookup).update(
+                    **{name: F(name) + value for name, value in values.items()}
+                ):
+                    table.model.objects.create(tenant_id=tenant_id, **lookup, **values)
 
 
 STAGING_TABLE = "telemetry_receipt_staging"
@@ -226,45 +151,22 @@ class PostgresStorage:
             return {row[0] for row in cursor.fetchall()}
 
     def insert(self, *, census: list[tuple], usage: list[tuple], errors: list[tuple]) -> None:
+        rows_of = {"census": census, "usage": usage, "errors": errors}
         with connection.wrap_database_errors, self._cursor() as cursor:
-            for model, columns, rows in (
-                (CensusRecord, CENSUS_COLUMNS, census),
-                (UsageRecord, USAGE_COLUMNS, usage),
-                (ErrorReport, ERROR_COLUMNS, errors),
-            ):
-                if rows:
-                    copy_rows(cursor, model._meta.db_table, columns, rows, types=column_types(model, columns))
+            for name, model, columns in RECORD_TABLES:
+                if rows_of[name]:
+                    copy_rows(cursor, model._meta.db_table, columns, rows_of[name], types=column_types(model, columns))
 
     def add_counts(self, *, tenant_id: int, counts: Counts) -> None:
         with connection.wrap_database_errors, self._cursor() as cursor:
-            upsert(
-                cursor,
-                IngestionCount._meta.db_table,
-                ("tenant_id", "day", "category", "client", "outcome", "reason"),
-                ("records",),
-                [(tenant_id, *key, n) for key, n in sorted(counts.ledger.items())],
-            )
-            upsert(
-                cursor,
-                UsageDailySum._meta.db_table,
-                ("tenant_id", "pool_id", "day"),
-                USAGE_SUM_FIELDS,
-                [(tenant_id, *key, *sums) for key, sums in sorted(counts.usage.items())],
-            )
-            upsert(
-                cursor,
-                FederationPartnerDailyCount._meta.db_table,
-                ("tenant_id", "day", "partner"),
-                ("records",),
-                [(tenant_id, *key, n) for key, n in sorted(counts.partners.items())],
-            )
-            upsert(
-                cursor,
-                ErrorCodeDailyCount._meta.db_table,
-                ("tenant_id", "day", "error_code"),
-                ("records",),
-                [(tenant_id, *key, n) for key, n in sorted(counts.error_codes.items())],
-            )
+            for table in COUNT_TABLES:
+                upsert(
+                    cursor,
+                    table.model._meta.db_table,
+                    ("tenant_id", *table.keys),
+                    table.values,
+                    counts.rows(table, tenant_id),
+                )
 
 
 # Django's column types as psycopg names them, for binary COPY.

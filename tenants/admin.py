@@ -11,11 +11,13 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.text import capfirst
 
 from portal.admin_paging import CountFreeListMixin
 from portal.admin_site import OWN_TENANT_LABEL
-from telemetry.policy import DEFAULT_IDENTITY
+from telemetry.policy import CENSUS_EXPLANATION, decided_by, on_off
 from telemetry.pseudonymize import mask_pseudonym
+from telemetry.vocabulary import ScopeKind
 from tenants import services
 from tenants.admin_base import (
     FindUserByIdMixin,
@@ -34,7 +36,6 @@ from tenants.forms import (
     WebServiceConfigurationAddForm,
     WebServiceConfigurationChangeForm,
     meeting_ux_stopping_changes,
-    on_off,
 )
 from tenants.models import AuditLogEntry, EndUser, IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
@@ -44,12 +45,7 @@ from tenants.selectors import (
     web_service_configurations_ordered,
 )
 
-CENSUS_EXPLANATION = (
-    "Always on. Census data (app, device model, OS, language, sign-in counts) identifies neither the "
-    "organization nor the user, so no one can switch it off: not tenant admins, not users."
-)
 POLICIES_TITLE = "Data collection policies"
-MEETING_UX_SETTINGS_LABEL = "Meetings App settings"
 
 
 def adopt(form_instance, saved) -> None:
@@ -134,9 +130,7 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
                     "fqdn": pool.fqdn,
                     "site": pool.site.name if pool.site_id else "",
                     "value": on_off(setting.enabled),
-                    "decided_by": "Default (no configuration applies)"
-                    if setting.identity == DEFAULT_IDENTITY
-                    else setting.identity,
+                    "decided_by": decided_by(setting),
                 }
                 for pool, setting in pools_with_effective_meeting_ux(tenant=tenant)
             ],
@@ -186,12 +180,15 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
         if not change:
             adopt(obj, services.tenant_create(**form.cleaned_data, actor=actor))
             return
-        services.client_policy_set(
+        services.tenant_setting_set(
             tenant=obj,
-            disable_automatic_send_tracing=not form.cleaned_data["usage_collection_enabled"],
+            setting=services.CLIENT_POLICY,
+            value=not form.cleaned_data["usage_collection_enabled"],
             actor=actor,
         )
-        services.watson_set(tenant=obj, enabled=form.cleaned_data["watson_uploads_enabled"], actor=actor)
+        services.tenant_setting_set(
+            tenant=obj, setting=services.WATSON, value=form.cleaned_data["watson_uploads_enabled"], actor=actor
+        )
 
 
 @admin.register(WebServiceConfiguration)
@@ -205,23 +202,17 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
     # Removing goes one configuration at a time, through its confirmation page.
     actions = None
 
-    # What a tenant admin calls these rows; "web service configuration" is the cmdlet's noun, and the
-    # model's verbose_name stays as it is to spare a migration.
-    menu_label = MEETING_UX_SETTINGS_LABEL
-
-    def labelled(self, extra_context, title: str | None = None) -> dict:
-        context = {"portal_label_plural": MEETING_UX_SETTINGS_LABEL, **({"title": title} if title else {})}
-        return {**context, **(extra_context or {})}
-
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, self.labelled(extra_context, MEETING_UX_SETTINGS_LABEL))
+        # A list of settings to read, not Django's "Select … to change".
+        title = {"title": capfirst(self.opts.verbose_name_plural)}
+        return super().changelist_view(request, {**title, **(extra_context or {})})
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        title = "Add a Meetings App setting" if object_id is None else "Meetings App setting"
-        return super().changeform_view(request, object_id, form_url, self.labelled(extra_context, title))
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url, {"title": "Add a Meetings App setting", **(extra_context or {})})
 
     def delete_view(self, request, object_id, extra_context=None):
-        return super().delete_view(request, object_id, self.labelled(extra_context, "Remove a Meetings App setting"))
+        title = {"title": "Remove a Meetings App setting"}
+        return super().delete_view(request, object_id, {**title, **(extra_context or {})})
 
     @admin.display(description="Scope")
     def scope_identity(self, obj):
@@ -232,7 +223,7 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
         return on_off(obj.meeting_ux_enable_telemetry)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.scope == WebServiceConfiguration.Scope.GLOBAL:
+        if obj is not None and obj.scope == ScopeKind.GLOBAL:
             return False
         return super().has_delete_permission(request, obj)
 

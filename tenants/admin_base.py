@@ -24,7 +24,7 @@ from django.urls import path, reverse
 
 from telemetry.pseudonymize import hash_user_id, mask_pseudonym
 from tenants.forms import FindUserForm, tenant_of_new_object
-from tenants.models import Tenant
+from tenants.models import Tenant, is_tenant_scoped
 from tenants.scoping import admin_tenant_id, is_support, visible_tenant_ids
 from tenants.services import Actor, PortalError
 
@@ -123,15 +123,9 @@ class TenantScopedAdmin(PortalModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.remote_field.model
-        if hasattr(related.objects, "visible_to"):
+        if is_tenant_scoped(related):
             kwargs["queryset"] = related.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        related = db_field.remote_field.model
-        if hasattr(related.objects, "visible_to"):
-            kwargs["queryset"] = related.objects.visible_to(request.user)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_list_display(self, request):
         # The tenant column means something only to those who see more than one tenant.

@@ -2,12 +2,21 @@
 
 from django import forms
 
-from telemetry.models import NAME
-from telemetry.policy import TenantPolicy, on_off, resolve_meeting_ux, stops_collection
+from telemetry.policy import (
+    MEETING_UX_HELP,
+    USAGE_HELP,
+    WATSON_HELP,
+    TenantPolicy,
+    meeting_ux_stops,
+    on_off,
+    stops_collection,
+)
+from telemetry.records import NAME
+from telemetry.vocabulary import ScopeKind
 from tenants import services
 from tenants.models import IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
-from tenants.selectors import meeting_ux_configurations
+from tenants.selectors import meeting_ux_stopping_pools
 from tenants.services import PortalError, Scope
 
 ON_OFF = [(True, on_off(True)), (False, on_off(False))]
@@ -21,18 +30,6 @@ def on_off_field(*, label: str, help_text: str) -> forms.TypedChoiceField:
         widget=forms.RadioSelect,
         help_text=help_text,
     )
-
-
-USAGE_HELP = (
-    "Off stops usage data AND error reporting for every user of the organization "
-    "(the client policy DisableAutomaticSendTracing). Users cannot turn it back on for themselves."
-)
-WATSON_HELP = "Windows crash uploads from the Meetings App (Windows Error Reporting, Watson)."
-MEETING_UX_HELP = (
-    "Telemetry and error reports from the Meetings App and the join launcher pages for meetings hosted "
-    "on the pools this scope covers (MeetingUxEnableTelemetry). The most specific scope wins: pool, "
-    "then site, then Global; with none, it is off."
-)
 
 
 class FindUserForm(forms.Form):
@@ -113,7 +110,7 @@ class TenantPolicyForm(forms.ModelForm):
 
 class WebServiceConfigurationAddForm(ViewerScopedForm):
     owner_tenant = forms.ModelChoiceField(label="Tenant", queryset=Tenant.objects.none())
-    scope_kind = forms.ChoiceField(label="Scope", choices=WebServiceConfiguration.Scope.choices)
+    scope_kind = forms.ChoiceField(label="Scope", choices=ScopeKind.choices)
     scope_site = forms.ModelChoiceField(
         label="Site", queryset=Site.objects.none(), required=False, help_text="For the Site scope."
     )
@@ -140,7 +137,7 @@ class WebServiceConfigurationAddForm(ViewerScopedForm):
     def clean(self):
         cleaned = super().clean()
         kind, site, pool = cleaned.get("scope_kind"), cleaned.get("scope_site"), cleaned.get("scope_pool")
-        kinds = WebServiceConfiguration.Scope
+        kinds = ScopeKind
         if kind == kinds.SITE and site is None:
             self.add_error("scope_site", "Choose the site this configuration applies to.")
         if kind == kinds.SERVICE and pool is None:
@@ -174,36 +171,14 @@ class WebServiceConfigurationChangeForm(forms.ModelForm):
         self.fields["meeting_ux"].initial = self.instance.meeting_ux_enable_telemetry
 
 
-def meeting_ux_stopping_pools(*, tenant: Tenant, identity: str, new_value: bool | None) -> list[Pool]:
-    """The pools whose effective MeetingUxEnableTelemetry would turn from on to off if the
-    configuration at `identity` were set to `new_value` (None: removed)."""
-    before = meeting_ux_configurations(tenant=tenant)
-    after = dict(before)
-    if new_value is None:
-        after.pop(identity, None)
-    else:
-        after[identity] = new_value
-    stopping = []
-    for pool in Pool.objects.filter(tenant=tenant).select_related("site").order_by("fqdn"):
-        site_name = pool.site.name if pool.site_id else None
-        was = resolve_meeting_ux(configurations=before, pool_fqdn=pool.fqdn, site_name=site_name)
-        will = resolve_meeting_ux(configurations=after, pool_fqdn=pool.fqdn, site_name=site_name)
-        if was.enabled and not will.enabled:
-            stopping.append(pool)
-    return stopping
-
-
 def meeting_ux_stopping_changes(
     *, tenant: Tenant, identity: str, old_value: bool | None, new_value: bool | None
 ) -> list[str]:
     """What setting (or removing, new_value None) the configuration at `identity` stops, in words."""
-    stops = [
-        f"Meetings App telemetry stops for meetings hosted on {pool.fqdn}."
-        for pool in meeting_ux_stopping_pools(tenant=tenant, identity=identity, new_value=new_value)
-    ]
-    if old_value and not new_value and not stops:
-        stops.append(f"Meetings App telemetry at {identity} turns off (no pool is affected right now).")
-    return stops
+    pools = meeting_ux_stopping_pools(tenant=tenant, identity=identity, new_value=new_value)
+    return meeting_ux_stops(
+        identity=identity, stopping_pools=[pool.fqdn for pool in pools], old_value=old_value, new_value=new_value
+    )
 
 
 class SiteAddForm(ViewerScopedForm):

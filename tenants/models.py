@@ -4,8 +4,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from telemetry.policy import GLOBAL_IDENTITY, TenantPolicy, service_identity, site_identity
-from tenants.scoping import visible_tenant_ids
+from telemetry.names import SLUG_MAX_LENGTH
+from telemetry.policy import COMMAND_ACTOR_PREFIX, TenantPolicy, audit_sentence
+from telemetry.vocabulary import AuditAction, ScopeKind, scope_identity
+from tenants.scoping import Role, visible_tenant_ids
 
 
 class TenantScopedQuerySet(models.QuerySet):
@@ -27,12 +29,17 @@ class TenantScopedQuerySet(models.QuerySet):
         return self.all()
 
 
+def is_tenant_scoped(model) -> bool:
+    """Whether a model's rows belong to tenants (its manager is a TenantScopedQuerySet's)."""
+    return issubclass(model._default_manager._queryset_class, TenantScopedQuerySet)
+
+
 class TenantQuerySet(TenantScopedQuerySet):
     tenant_path = "pk"
 
 
 class Tenant(models.Model):
-    slug = models.SlugField(max_length=63, unique=True)
+    slug = models.SlugField(max_length=SLUG_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=253, help_text="The organization's primary domain, e.g. contoso.com.")
     # Client policy (Set-CsClientPolicy): True stops usage data and error reporting for everyone.
@@ -95,13 +102,10 @@ class Pool(models.Model):
 class WebServiceConfiguration(models.Model):
     """Set-CsWebServiceConfiguration at one scope: Global, Site:<name> or Service:WebServer:<fqdn>."""
 
-    class Scope(models.TextChoices):
-        GLOBAL = "global", "Global"
-        SITE = "site", "Site"
-        SERVICE = "service", "Pool (Service:WebServer)"
+    Scope = ScopeKind
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="web_service_configurations")
-    scope = models.CharField(max_length=10, choices=Scope.choices)
+    scope = models.CharField(max_length=10, choices=ScopeKind.choices)
     site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     meeting_ux_enable_telemetry = models.BooleanField(default=False)
@@ -110,21 +114,27 @@ class WebServiceConfiguration(models.Model):
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        # What a tenant admin calls these rows; "web service configuration" is the cmdlet's noun.
+        verbose_name = "Meetings App setting"
         ordering = ["scope", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(scope="global", site__isnull=True, pool__isnull=True)
-                    | Q(scope="site", site__isnull=False, pool__isnull=True)
-                    | Q(scope="service", site__isnull=True, pool__isnull=False)
+                    Q(scope=ScopeKind.GLOBAL, site__isnull=True, pool__isnull=True)
+                    | Q(scope=ScopeKind.SITE, site__isnull=False, pool__isnull=True)
+                    | Q(scope=ScopeKind.SERVICE, site__isnull=True, pool__isnull=False)
                 ),
                 name="web_service_configuration_scope_matches_target",
             ),
             models.UniqueConstraint(
-                fields=["tenant"], condition=Q(scope="global"), name="one_global_configuration_per_tenant"
+                fields=["tenant"], condition=Q(scope=ScopeKind.GLOBAL), name="one_global_configuration_per_tenant"
             ),
-            models.UniqueConstraint(fields=["site"], condition=Q(scope="site"), name="one_configuration_per_site"),
-            models.UniqueConstraint(fields=["pool"], condition=Q(scope="service"), name="one_configuration_per_pool"),
+            models.UniqueConstraint(
+                fields=["site"], condition=Q(scope=ScopeKind.SITE), name="one_configuration_per_site"
+            ),
+            models.UniqueConstraint(
+                fields=["pool"], condition=Q(scope=ScopeKind.SERVICE), name="one_configuration_per_pool"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,11 +142,11 @@ class WebServiceConfiguration(models.Model):
 
     @property
     def identity(self) -> str:
-        if self.scope == self.Scope.SITE:
-            return site_identity(self.site.name)
-        if self.scope == self.Scope.SERVICE:
-            return service_identity(self.pool.fqdn)
-        return GLOBAL_IDENTITY
+        return scope_identity(
+            self.scope,
+            site_name=self.site.name if self.site_id else None,
+            pool_fqdn=self.pool.fqdn if self.pool_id else None,
+        )
 
 
 class EndUser(models.Model):
@@ -189,9 +199,7 @@ class IngestionKey(models.Model):
 class PortalRole(models.Model):
     """What a sign-in of the web UI may do: administer one tenant, or support every tenant read-only."""
 
-    class Role(models.TextChoices):
-        TENANT_ADMIN = "tenant_admin", "Tenant admin"
-        SUPPORT = "support", "Support staff"
+    Role = Role
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_role")
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -202,31 +210,13 @@ class PortalRole(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(role="tenant_admin", tenant__isnull=False) | Q(role="support", tenant__isnull=True),
+                condition=Q(role=Role.TENANT_ADMIN, tenant__isnull=False) | Q(role=Role.SUPPORT, tenant__isnull=True),
                 name="portal_role_tenant_matches_role",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
-
-
-class AuditAction(models.TextChoices):
-    CREATE_TENANT = "create_tenant", "Organization created"
-    CREATE_SITE = "create_site", "Site added"
-    CREATE_POOL = "create_pool", "Pool added"
-    SET_CLIENT_POLICY = "set_client_policy", "Usage data collection changed"
-    SET_WATSON = "set_watson", "Windows crash uploads changed"
-    CREATE_WEB_SERVICE_CONFIGURATION = "create_web_service_configuration", "Meetings App setting added"
-    SET_WEB_SERVICE_CONFIGURATION = "set_web_service_configuration", "Meetings App setting changed"
-    REMOVE_WEB_SERVICE_CONFIGURATION = "remove_web_service_configuration", "Meetings App setting removed"
-    CREATE_INGESTION_KEY = "create_ingestion_key", "Ingestion key created"
-    REVOKE_INGESTION_KEY = "revoke_ingestion_key", "Ingestion key revoked"
-    CREATE_PORTAL_USER = "create_portal_user", "Sign-in created"
-
-
-def _turned(value: str) -> str:
-    return {"True": "on", "False": "off"}.get(value, value)
 
 
 class AuditLogEntry(models.Model):
@@ -236,12 +226,13 @@ class AuditLogEntry(models.Model):
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    actor = models.CharField(max_length=150, help_text="The portal user name, or command:<name>.")
+    actor = models.CharField(max_length=150, help_text=f"The portal user name, or {COMMAND_ACTOR_PREFIX}<name>.")
     action = models.CharField(max_length=64, choices=AuditAction.choices)
     target = models.CharField(max_length=300)
     field = models.CharField(max_length=64, blank=True)
-    old_value = models.CharField(max_length=300, blank=True)
-    new_value = models.CharField(max_length=300, blank=True)
+    # The setting's values with their types (a boolean stays a boolean); null where there is none.
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = TenantScopedQuerySet.as_manager()
@@ -256,17 +247,4 @@ class AuditLogEntry(models.Model):
 
     @property
     def summary(self) -> str:
-        """The change in plain words. DisableAutomaticSendTracing True means collection off: the
-        double negative is never shown."""
-        action, target = self.action, self.target
-        if action == AuditAction.SET_CLIENT_POLICY:
-            return f"Usage data collection turned {'off' if self.new_value == 'True' else 'on'}"
-        if action == AuditAction.SET_WATSON:
-            return f"Windows crash uploads turned {_turned(self.new_value)}"
-        if action in (AuditAction.SET_WEB_SERVICE_CONFIGURATION, AuditAction.CREATE_WEB_SERVICE_CONFIGURATION):
-            return f"Meetings App telemetry turned {_turned(self.new_value)} at {target}"
-        if action == AuditAction.REMOVE_WEB_SERVICE_CONFIGURATION:
-            return f"Meetings App setting at {target} removed"
-        if action in AuditAction.values:
-            return f"{AuditAction(action).label}: {target}"
-        return f"{action}: {target}"
+        return audit_sentence(action=self.action, target=self.target, new_value=self.new_value)

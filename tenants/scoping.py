@@ -6,9 +6,14 @@ sees nothing. Querysets apply it with `.visible_to(user)`; crossing tenants is s
 """
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
 
-TENANT_ADMIN = "tenant_admin"
-SUPPORT = "support"
+
+class Role(models.TextChoices):
+    """The roles of a portal sign-in (PortalRole.role)."""
+
+    TENANT_ADMIN = "tenant_admin", "Tenant admin"
+    SUPPORT = "support", "Support staff"
 
 
 def portal_role_of(user):
@@ -22,13 +27,13 @@ def portal_role_of(user):
 
 def is_support(user) -> bool:
     role = portal_role_of(user)
-    return role is not None and role.role == SUPPORT
+    return role is not None and role.role == Role.SUPPORT
 
 
 def admin_tenant_id(user) -> int | None:
     """The tenant a tenant admin administers, or None for everyone else."""
     role = portal_role_of(user)
-    if role is not None and role.role == TENANT_ADMIN:
+    if role is not None and role.role == Role.TENANT_ADMIN:
         return role.tenant_id
     return None
 
@@ -40,6 +45,6 @@ def visible_tenant_ids(user) -> list[int] | None:
     role = portal_role_of(user)
     if role is None:
         return []
-    if role.role == SUPPORT:
+    if role.role == Role.SUPPORT:
         return None
     return [role.tenant_id]

@@ -1,12 +1,36 @@
 """Reads of tenants and their policies that are more than a `get`."""
 
+from django.http import Http404
+
+from telemetry.names import is_slug
 from telemetry.policy import MeetingUxSetting, resolve_meeting_ux
 from telemetry.pseudonymize import hash_user_id
+from telemetry.vocabulary import ScopeKind
 from tenants.models import EndUser, Pool, Tenant, WebServiceConfiguration
+from tenants.scoping import admin_tenant_id
 
 
 def tenant_get_by_slug(*, slug: str) -> Tenant | None:
     return Tenant.objects.all_tenants().filter(slug=slug).first()
+
+
+def tenant_for_viewer(*, viewer, slug: str | None) -> Tenant:
+    """The tenant a portal viewer names by slug, or Http404 when it is missing, another tenant's or not
+    a slug at all. Without a slug, a tenant admin's own tenant and, for those who see several, the first.
+
+    The one accessor of the dashboard, its CSV export and the counts API: another tenant's slug and a
+    slug that does not exist cannot be told apart.
+    """
+    visible = Tenant.objects.visible_to(viewer)
+    if slug:
+        tenant = visible.filter(slug=slug).first() if is_slug(slug) else None
+    elif (own := admin_tenant_id(viewer)) is not None:
+        tenant = visible.filter(pk=own).first()
+    else:
+        tenant = visible.order_by("slug").first()
+    if tenant is None:
+        raise Http404("No such tenant.")
+    return tenant
 
 
 def meeting_ux_configurations(*, tenant: Tenant) -> dict[str, bool]:
@@ -15,19 +39,43 @@ def meeting_ux_configurations(*, tenant: Tenant) -> dict[str, bool]:
     return {row.identity: row.meeting_ux_enable_telemetry for row in rows}
 
 
-def pool_meeting_ux(*, pool: Pool, configurations: dict[str, bool]) -> MeetingUxSetting:
+def pool_meeting_ux(*, pool: Pool | None, configurations: dict[str, bool]) -> MeetingUxSetting:
+    """The effective MeetingUxEnableTelemetry of a pool (None: no pool, so Global or the default).
+
+    The one way the code resolves it: ingestion, the policy API, the policies page and the
+    confirmation of a change all ask here."""
     return resolve_meeting_ux(
         configurations=configurations,
-        pool_fqdn=pool.fqdn,
-        site_name=pool.site.name if pool.site_id else None,
+        pool_fqdn=pool.fqdn if pool is not None else None,
+        site_name=pool.site.name if pool is not None and pool.site_id else None,
     )
+
+
+def tenant_pools(*, tenant: Tenant) -> list[Pool]:
+    return list(Pool.objects.filter(tenant=tenant).select_related("site").order_by("fqdn"))
 
 
 def pools_with_effective_meeting_ux(*, tenant: Tenant) -> list[tuple[Pool, MeetingUxSetting]]:
     """Every pool of the tenant with its effective MeetingUxEnableTelemetry and the deciding scope."""
     configurations = meeting_ux_configurations(tenant=tenant)
-    pools = Pool.objects.filter(tenant=tenant).select_related("site").order_by("fqdn")
-    return [(pool, pool_meeting_ux(pool=pool, configurations=configurations)) for pool in pools]
+    return [(pool, pool_meeting_ux(pool=pool, configurations=configurations)) for pool in tenant_pools(tenant=tenant)]
+
+
+def meeting_ux_stopping_pools(*, tenant: Tenant, identity: str, new_value: bool | None) -> list[Pool]:
+    """The pools whose effective MeetingUxEnableTelemetry would turn from on to off if the
+    configuration at `identity` were set to `new_value` (None: removed)."""
+    before = meeting_ux_configurations(tenant=tenant)
+    after = dict(before)
+    if new_value is None:
+        after.pop(identity, None)
+    else:
+        after[identity] = new_value
+    return [
+        pool
+        for pool in tenant_pools(tenant=tenant)
+        if pool_meeting_ux(pool=pool, configurations=before).enabled
+        and not pool_meeting_ux(pool=pool, configurations=after).enabled
+    ]
 
 
 def end_user_find(*, tenant: Tenant, user_id: str) -> EndUser | None:
@@ -35,12 +83,10 @@ def end_user_find(*, tenant: Tenant, user_id: str) -> EndUser | None:
     return EndUser.objects.filter(tenant=tenant, user_hash=hash_user_id(user_id)).first()
 
 
+SCOPE_ORDER = {ScopeKind.GLOBAL: 0, ScopeKind.SITE: 1, ScopeKind.SERVICE: 2}
+
+
 def web_service_configurations_ordered(*, tenant: Tenant) -> list[WebServiceConfiguration]:
     """A tenant's configurations as Get-CsWebServiceConfiguration lists them: Global, sites, services."""
-    rank = {
-        WebServiceConfiguration.Scope.GLOBAL: 0,
-        WebServiceConfiguration.Scope.SITE: 1,
-        WebServiceConfiguration.Scope.SERVICE: 2,
-    }
     rows = WebServiceConfiguration.objects.filter(tenant=tenant).select_related("site", "pool")
-    return sorted(rows, key=lambda row: (rank[row.scope], row.identity.casefold()))
+    return sorted(rows, key=lambda row: (SCOPE_ORDER[row.scope], row.identity.casefold()))

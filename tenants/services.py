@@ -2,10 +2,8 @@
 same transaction as the change; each takes keyword-only arguments and an explicit actor."""
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -13,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from telemetry.policy import GLOBAL_IDENTITY
+from telemetry.names import fqdn_key, is_fqdn, is_slug
+from telemetry.policy import COMMAND_ACTOR_PREFIX
 from telemetry.pseudonymize import hash_user_id
+from telemetry.vocabulary import AuditAction, ScopeKind, parse_identity, scope_identity, service_identity, site_identity
 from tenants.models import (
     AuditLogEntry,
     EndUser,
@@ -52,9 +52,6 @@ SITE_MISSING = "Tenant {tenant!r} has no site named {name!r}."
 POOL_MISSING = "Tenant {tenant!r} has no pool {fqdn!r}."
 KEY_LABEL_INVALID = "A key label is at most 100 characters."
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-FQDN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -69,51 +66,36 @@ class Actor:
 
     @classmethod
     def for_command(cls, name: str) -> "Actor":
-        return cls(label=f"command:{name}")
+        return cls(label=f"{COMMAND_ACTOR_PREFIX}{name}")
 
 
 def _audit(
     *,
     tenant: Tenant | None,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target: str,
     field: str = "",
-    old="",
-    new="",
-    at: datetime | None = None,
+    old: bool | str | None = None,
+    new: bool | str | None = None,
 ) -> AuditLogEntry:
-    """The audit entry of a change, stamped now, or at `at` when given.
-
-    `at` is for imports and the demo, whose changes happened at another time than they are written;
-    every other caller leaves it out.
-    """
-    entry = AuditLogEntry.objects.create(
+    """The audit entry of a change, in the caller's transaction; values keep their types."""
+    return AuditLogEntry.objects.create(
         tenant=tenant,
         actor_user=actor.user,
         actor=actor.label,
         action=action,
         target=target,
         field=field,
-        old_value="" if old is None else str(old),
-        new_value="" if new is None else str(new),
+        old_value=old,
+        new_value=new,
     )
-    if at is not None:
-        # created_at is auto_now_add, which overrides a value passed to create().
-        AuditLogEntry.objects.filter(pk=entry.pk).update(created_at=at)
-        entry.created_at = at
-    return entry
-
-
-def fqdn_key(fqdn: str) -> str:
-    """How a pool FQDN (or any domain name) is stored and looked up: trimmed, no trailing dot, lower-case."""
-    return fqdn.strip().rstrip(".").lower()
 
 
 def normalize_fqdn(fqdn: str) -> str:
     """A valid FQDN in its stored form; PortalError otherwise."""
     value = fqdn_key(fqdn)
-    if not FQDN_RE.match(value):
+    if not is_fqdn(value):
         raise PortalError(FQDN_INVALID.format(fqdn=fqdn))
     return value
 
@@ -124,7 +106,7 @@ def normalize_fqdn(fqdn: str) -> str:
 
 def tenant_slug_check(*, slug: str) -> None:
     """PortalError unless `slug` is well-formed and no tenant has it yet."""
-    if not SLUG_RE.match(slug) or len(slug) > 63:
+    if not is_slug(slug):
         raise PortalError(TENANT_SLUG_INVALID.format(slug=slug))
     if Tenant.objects.all_tenants().filter(slug=slug).exists():
         raise PortalError(TENANT_EXISTS.format(slug=slug))
@@ -153,86 +135,87 @@ def pool_site_check(*, tenant: Tenant, site: Site | None) -> None:
 
 
 @transaction.atomic
-def tenant_create(*, slug: str, name: str, domain: str, actor: Actor, at: datetime | None = None) -> Tenant:
+def tenant_create(*, slug: str, name: str, domain: str, actor: Actor) -> Tenant:
     """A tenant with its Global web service configuration (MeetingUxEnableTelemetry False)."""
     tenant_slug_check(slug=slug)
     if len(name.strip()) > Tenant._meta.get_field("name").max_length:
         raise PortalError(TENANT_NAME_INVALID)
     domain = normalize_fqdn(domain)
     tenant = Tenant.objects.create(slug=slug, name=name.strip() or slug, domain=domain)
-    WebServiceConfiguration.objects.create(tenant=tenant, scope=WebServiceConfiguration.Scope.GLOBAL)
+    WebServiceConfiguration.objects.create(tenant=tenant, scope=ScopeKind.GLOBAL)
     _audit(
-        tenant=tenant, actor=actor, action="create_tenant", target=tenant.slug, new=f"{tenant.name} ({domain})", at=at
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.CREATE_TENANT,
+        target=tenant.slug,
+        new=f"{tenant.name} ({domain})",
     )
     return tenant
 
 
 @transaction.atomic
-def site_create(*, tenant: Tenant, name: str, actor: Actor, at: datetime | None = None) -> Site:
+def site_create(*, tenant: Tenant, name: str, actor: Actor) -> Site:
     site_name_check(tenant=tenant, name=name)
     site = Site.objects.create(tenant=tenant, name=name)
-    _audit(tenant=tenant, actor=actor, action="create_site", target=f"Site:{name}", new=name, at=at)
+    _audit(tenant=tenant, actor=actor, action=AuditAction.CREATE_SITE, target=site_identity(name), new=name)
     return site
 
 
 @transaction.atomic
-def pool_create(
-    *, tenant: Tenant, fqdn: str, site: Site | None = None, actor: Actor, at: datetime | None = None
-) -> Pool:
+def pool_create(*, tenant: Tenant, fqdn: str, site: Site | None = None, actor: Actor) -> Pool:
     fqdn = pool_fqdn_check(tenant=tenant, fqdn=fqdn)
     pool_site_check(tenant=tenant, site=site)
     pool = Pool.objects.create(tenant=tenant, fqdn=fqdn, site=site)
     _audit(
         tenant=tenant,
         actor=actor,
-        action="create_pool",
-        target=f"Service:WebServer:{fqdn}",
+        action=AuditAction.CREATE_POOL,
+        target=service_identity(fqdn),
         new=f"{fqdn} in site {site.name}" if site else fqdn,
-        at=at,
     )
     return pool
 
 
-@transaction.atomic
-def client_policy_set(
-    *, tenant: Tenant, disable_automatic_send_tracing: bool, actor: Actor, at: datetime | None = None
-) -> Tenant:
-    """Set-CsClientPolicy -DisableAutomaticSendTracing: the organization-wide switch."""
-    tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
-    old = tenant.disable_automatic_send_tracing
-    if old != disable_automatic_send_tracing:
-        tenant.disable_automatic_send_tracing = disable_automatic_send_tracing
-        tenant.save(update_fields=["disable_automatic_send_tracing"])
-        _audit(
-            tenant=tenant,
-            actor=actor,
-            action="set_client_policy",
-            target="ClientPolicy",
-            field="DisableAutomaticSendTracing",
-            old=old,
-            new=disable_automatic_send_tracing,
-            at=at,
-        )
-    return tenant
+@dataclass(frozen=True)
+class TenantSetting:
+    """An organization-wide setting kept on the tenant row, and how its changes are audited."""
+
+    field: str  # the Tenant field
+    action: AuditAction
+    target: str
+    name: str  # the setting as the cmdlets name it
+
+
+# Set-CsClientPolicy -DisableAutomaticSendTracing: True stops usage data and error reporting.
+CLIENT_POLICY = TenantSetting(
+    field="disable_automatic_send_tracing",
+    action=AuditAction.SET_CLIENT_POLICY,
+    target="ClientPolicy",
+    name="DisableAutomaticSendTracing",
+)
+# Windows Error Reporting (Watson): governs Windows crash uploads from the Meetings App.
+WATSON = TenantSetting(
+    field="watson_enabled", action=AuditAction.SET_WATSON, target="WindowsErrorReporting", name="WatsonEnabled"
+)
 
 
 @transaction.atomic
-def watson_set(*, tenant: Tenant, enabled: bool, actor: Actor, at: datetime | None = None) -> Tenant:
-    """The tenant's Windows Error Reporting (Watson) setting for Meetings App crash uploads."""
+def tenant_setting_set(*, tenant: Tenant, setting: TenantSetting, value: bool, actor: Actor) -> Tenant:
+    """Set one organization-wide setting; audited when it changes. The row is locked, so two admins
+    changing it at once are audited in order, each with the value the other left."""
     tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
-    old = tenant.watson_enabled
-    if old != enabled:
-        tenant.watson_enabled = enabled
-        tenant.save(update_fields=["watson_enabled"])
+    old = getattr(tenant, setting.field)
+    if old != value:
+        setattr(tenant, setting.field, value)
+        tenant.save(update_fields=[setting.field])
         _audit(
             tenant=tenant,
             actor=actor,
-            action="set_watson",
-            target="WindowsErrorReporting",
-            field="WatsonEnabled",
+            action=setting.action,
+            target=setting.target,
+            field=setting.name,
             old=old,
-            new=enabled,
-            at=at,
+            new=value,
         )
     return tenant
 
@@ -247,11 +230,11 @@ class Scope:
 
     @property
     def identity(self) -> str:
-        if self.site is not None:
-            return f"Site:{self.site.name}"
-        if self.pool is not None:
-            return f"Service:WebServer:{self.pool.fqdn}"
-        return GLOBAL_IDENTITY
+        return scope_identity(
+            self.kind,
+            site_name=self.site.name if self.site is not None else None,
+            pool_fqdn=self.pool.fqdn if self.pool is not None else None,
+        )
 
     def lookup(self) -> dict:
         return {"scope": self.kind, "site": self.site, "pool": self.pool}
@@ -262,28 +245,26 @@ SCOPE_INVALID = "{identity!r} is not a scope: use Global, Site:<site name> or Se
 
 def scope_parse(*, tenant: Tenant, identity: str) -> Scope:
     """Resolve an -Identity in a tenant; PortalError when it is malformed or names nothing of the tenant."""
-    value = identity.strip()
-    kinds = WebServiceConfiguration.Scope
-    if value.lower() == "global":
-        return Scope(kind=kinds.GLOBAL)
-    head, _, rest = value.partition(":")
-    if head.lower() == "site" and rest:
-        site = tenant.sites.filter(name=rest).first()
+    parsed = parse_identity(identity)
+    if parsed is None:
+        raise PortalError(SCOPE_INVALID.format(identity=identity))
+    kind, name = parsed
+    if kind == ScopeKind.SITE:
+        site = tenant.sites.filter(name=name).first()
         if site is None:
-            raise PortalError(SITE_MISSING.format(tenant=tenant.slug, name=rest))
-        return Scope(kind=kinds.SITE, site=site)
-    service, _, fqdn = rest.partition(":")
-    if head.lower() == "service" and service.lower() == "webserver" and fqdn:
-        pool = tenant.pools.filter(fqdn=fqdn_key(fqdn)).first()
+            raise PortalError(SITE_MISSING.format(tenant=tenant.slug, name=name))
+        return Scope(kind=kind, site=site)
+    if kind == ScopeKind.SERVICE:
+        pool = tenant.pools.filter(fqdn=fqdn_key(name)).first()
         if pool is None:
-            raise PortalError(POOL_MISSING.format(tenant=tenant.slug, fqdn=fqdn))
-        return Scope(kind=kinds.SERVICE, pool=pool)
-    raise PortalError(SCOPE_INVALID.format(identity=identity))
+            raise PortalError(POOL_MISSING.format(tenant=tenant.slug, fqdn=name))
+        return Scope(kind=kind, pool=pool)
+    return Scope(kind=kind)
 
 
 @transaction.atomic
 def web_service_configuration_set(
-    *, tenant: Tenant, scope: Scope, meeting_ux_enable_telemetry: bool, actor: Actor, at: datetime | None = None
+    *, tenant: Tenant, scope: Scope, meeting_ux_enable_telemetry: bool, actor: Actor
 ) -> WebServiceConfiguration:
     """Set-CsWebServiceConfiguration -Identity <scope> -MeetingUxEnableTelemetry; creates the scope if missing."""
     configuration = WebServiceConfiguration.objects.select_for_update().filter(tenant=tenant, **scope.lookup()).first()
@@ -294,11 +275,10 @@ def web_service_configuration_set(
         _audit(
             tenant=tenant,
             actor=actor,
-            action="create_web_service_configuration",
+            action=AuditAction.CREATE_WEB_SERVICE_CONFIGURATION,
             target=scope.identity,
             field="MeetingUxEnableTelemetry",
             new=meeting_ux_enable_telemetry,
-            at=at,
         )
         return configuration
     old = configuration.meeting_ux_enable_telemetry
@@ -308,19 +288,18 @@ def web_service_configuration_set(
         _audit(
             tenant=tenant,
             actor=actor,
-            action="set_web_service_configuration",
+            action=AuditAction.SET_WEB_SERVICE_CONFIGURATION,
             target=scope.identity,
             field="MeetingUxEnableTelemetry",
             old=old,
             new=meeting_ux_enable_telemetry,
-            at=at,
         )
     return configuration
 
 
 @transaction.atomic
 def web_service_configuration_remove(*, tenant: Tenant, scope: Scope, actor: Actor) -> None:
-    if scope.kind == WebServiceConfiguration.Scope.GLOBAL:
+    if scope.kind == ScopeKind.GLOBAL:
         raise PortalError(GLOBAL_NOT_REMOVABLE)
     configuration = WebServiceConfiguration.objects.filter(tenant=tenant, **scope.lookup()).first()
     if configuration is None:
@@ -330,7 +309,7 @@ def web_service_configuration_remove(*, tenant: Tenant, scope: Scope, actor: Act
     _audit(
         tenant=tenant,
         actor=actor,
-        action="remove_web_service_configuration",
+        action=AuditAction.REMOVE_WEB_SERVICE_CONFIGURATION,
         target=scope.identity,
         field="MeetingUxEnableTelemetry",
         old=old,
@@ -349,7 +328,7 @@ class IssuedKey:
 
 
 @transaction.atomic
-def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "", at: datetime | None = None) -> IssuedKey:
+def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "") -> IssuedKey:
     if len(label) > IngestionKey._meta.get_field("label").max_length:
         raise PortalError(KEY_LABEL_INVALID)
     while True:
@@ -360,7 +339,7 @@ def ingestion_key_create(*, tenant: Tenant, actor: Actor, label: str = "", at: d
     key = IngestionKey.objects.create(
         tenant=tenant, prefix=prefix, key_hash=_hash_ingestion_key(secret), label=label, created_by=actor.label
     )
-    _audit(tenant=tenant, actor=actor, action="create_ingestion_key", target=f"{prefix}…", new=label, at=at)
+    _audit(tenant=tenant, actor=actor, action=AuditAction.CREATE_INGESTION_KEY, target=f"{prefix}…", new=label)
     return IssuedKey(key=key, secret=secret)
 
 
@@ -376,7 +355,12 @@ def ingestion_key_revoke(*, tenant: Tenant, prefix: str, actor: Actor) -> Ingest
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
     _audit(
-        tenant=tenant, actor=actor, action="revoke_ingestion_key", target=f"{key.prefix}…", old="active", new="revoked"
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.REVOKE_INGESTION_KEY,
+        target=f"{key.prefix}…",
+        old="active",
+        new="revoked",
     )
     return key
 
@@ -395,9 +379,7 @@ def ingestion_key_authenticate(*, secret: str) -> Tenant | None:
 
 
 @transaction.atomic
-def portal_user_create(
-    *, username: str, password: str, role: str, tenant: Tenant | None, actor: Actor, at: datetime | None = None
-):
+def portal_user_create(*, username: str, password: str, role: str, tenant: Tenant | None, actor: Actor):
     """A sign-in of the web UI with its role. Tenant admins and support staff are staff users."""
     if role not in PortalRole.Role.values:
         raise PortalError(ROLE_INVALID.format(role=role))
@@ -424,7 +406,7 @@ def portal_user_create(
     except IntegrityError:
         raise PortalError(USERNAME_EXISTS.format(username=username)) from None
     PortalRole.objects.create(user=user, role=role, tenant=tenant)
-    _audit(tenant=tenant, actor=actor, action="create_portal_user", target=username, new=role, at=at)
+    _audit(tenant=tenant, actor=actor, action=AuditAction.CREATE_PORTAL_USER, target=username, new=role)
     return user
 
 

@@ -95,8 +95,8 @@ def test_the_audit_log_is_read_only_and_scoped(client, hamlet, othello, iago, co
 
 
 def test_the_audit_log_says_what_changed_in_plain_words(client, hamlet, contoso):
-    services.client_policy_set(
-        tenant=contoso, disable_automatic_send_tracing=True, actor=services.Actor.for_user(hamlet)
+    services.tenant_setting_set(
+        tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=services.Actor.for_user(hamlet)
     )
     client.force_login(hamlet)
     body = client.get(reverse("admin:tenants_auditlogentry_changelist")).content.decode()

@@ -61,7 +61,7 @@ def test_turning_usage_collection_off_asks_first_and_changes_nothing_until_confi
     contoso.refresh_from_db()
     assert contoso.disable_automatic_send_tracing is True
     [entry] = audit_of(contoso, "set_client_policy")
-    assert (entry.actor, entry.actor_user, entry.old_value, entry.new_value) == ("hamlet", hamlet, "False", "True")
+    assert (entry.actor, entry.actor_user, entry.old_value, entry.new_value) == ("hamlet", hamlet, False, True)
 
 
 def test_turning_collection_on_needs_no_confirmation(client, hamlet, contoso):
@@ -99,7 +99,7 @@ def test_turning_meeting_ux_off_at_a_scope_asks_first(client, hamlet, contoso_wo
     contoso_world.pool_configuration.refresh_from_db()
     assert contoso_world.pool_configuration.meeting_ux_enable_telemetry is False
     [entry] = audit_of(contoso_world.tenant, "set_web_service_configuration")
-    assert (entry.actor, entry.target, entry.new_value) == ("hamlet", "Service:WebServer:pool01.contoso.com", "False")
+    assert (entry.actor, entry.target, entry.new_value) == ("hamlet", "Service:WebServer:pool01.contoso.com", False)
 
 
 def test_adding_a_pool_scope_that_overrides_a_site_with_off_asks_first(client, hamlet, contoso, contoso_pool):
@@ -130,7 +130,7 @@ def test_removing_an_on_configuration_says_what_stops_and_is_audited(client, ham
     client.post(url, {"post": "yes"})
     assert not WebServiceConfiguration.objects.filter(pk=contoso_world.pool_configuration.pk).exists()
     [entry] = audit_of(contoso_world.tenant, "remove_web_service_configuration")
-    assert (entry.actor, entry.old_value) == ("hamlet", "True")
+    assert (entry.actor, entry.old_value) == ("hamlet", True)
 
 
 def test_the_global_configuration_cannot_be_removed(client, hamlet, contoso_world):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from telemetry import dashboard as dashboard_module
+from telemetry import forms as period_forms
 from telemetry.models import (
     CensusRecord,
     ErrorCodeDailyCount,
@@ -21,8 +22,8 @@ from telemetry.models import (
     UsageDailySum,
     UsageRecord,
 )
-from telemetry.selectors import DASHBOARD_POLICY_ACTIONS
 from telemetry.services import ingest_batch
+from telemetry.vocabulary import POLICY_ACTIONS as DASHBOARD_POLICY_ACTIONS
 from tenants import services
 from tenants.models import AuditLogEntry
 from tests.telemetry.factories import usage
@@ -193,8 +194,8 @@ def test_the_default_period_is_the_last_30_days(client, hamlet, counts):
 def test_the_current_policy_is_said_in_words(client, hamlet, contoso, counts):
     client = _signed_in(client, hamlet)
     assert "Usage data collection: <strong>On</strong>" in client.get(URL).text
-    services.client_policy_set(
-        tenant=contoso, disable_automatic_send_tracing=True, actor=services.Actor.for_user(hamlet)
+    services.tenant_setting_set(
+        tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=services.Actor.for_user(hamlet)
     )
     text = client.get(URL).text
     assert "Usage data collection: <strong>Off</strong>" in text
@@ -212,8 +213,8 @@ def _marker_x(svg_text: str, label: str) -> float:
 
 def test_policy_changes_are_marked_on_the_time_axis(client, hamlet, contoso, counts):
     actor = services.Actor.for_user(hamlet)
-    services.client_policy_set(tenant=contoso, disable_automatic_send_tracing=True, actor=actor)
-    services.client_policy_set(tenant=contoso, disable_automatic_send_tracing=False, actor=actor)
+    services.tenant_setting_set(tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=actor)
+    services.tenant_setting_set(tenant=contoso, setting=services.CLIENT_POLICY, value=False, actor=actor)
     off, _on = AuditLogEntry.objects.filter(action="set_client_policy").order_by("id")
     AuditLogEntry.objects.filter(pk=off.pk).update(created_at=off.created_at - timedelta(days=10))
     # A change that is not a policy (a new site) is not a marker.
@@ -235,7 +236,7 @@ def test_changes_made_by_a_command_and_meetings_settings_are_in_words(contoso, c
     actor = services.Actor.for_command("set_cs_web_service_configuration")
     scope = services.scope_parse(tenant=contoso, identity="Site:Redmond")
     services.web_service_configuration_set(tenant=contoso, scope=scope, meeting_ux_enable_telemetry=True, actor=actor)
-    services.watson_set(tenant=contoso, enabled=False, actor=actor)
+    services.tenant_setting_set(tenant=contoso, setting=services.WATSON, value=False, actor=actor)
     services.web_service_configuration_remove(tenant=contoso, scope=scope, actor=actor)
     words = [
         dashboard_module.policy_change_words(entry)
@@ -262,8 +263,8 @@ def _csv_sections(body: str) -> dict[str, list[list[str]]]:
 
 
 def test_the_csv_export_holds_what_the_page_shows(client, hamlet, contoso, counts):
-    services.client_policy_set(
-        tenant=contoso, disable_automatic_send_tracing=True, actor=services.Actor.for_user(hamlet)
+    services.tenant_setting_set(
+        tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=services.Actor.for_user(hamlet)
     )
     client = _signed_in(client, hamlet)
     period = {"from": str(TODAY - timedelta(days=6)), "to": str(TODAY)}
@@ -302,10 +303,14 @@ def test_the_csv_export_holds_what_the_page_shows(client, hamlet, contoso, count
     [
         ({"from": "2026-02-30"}, "Enter a valid date."),
         ({"to": "yesterday"}, "Enter a valid date."),
-        ({"from": "2026-03-10", "to": "2026-03-01"}, dashboard_module.PERIOD_REVERSED),
-        ({"from": "2020-01-01", "to": "2026-01-01"}, dashboard_module.PERIOD_TOO_LONG),
-        ({"to": "0001-01-05"}, dashboard_module.PERIOD_OUT_OF_RANGE),
-        ({"from": "9999-12-30"}, dashboard_module.PERIOD_OUT_OF_RANGE),
+        ({"from": "2026-03-10", "to": "2026-03-01"}, period_forms.PERIOD_REVERSED),
+        (
+            {"from": "2020-01-01", "to": "2026-01-01"},
+            period_forms.PERIOD_TOO_LONG.format(days=dashboard_module.MAX_DAYS),
+        ),
+        ({"to": "0001-01-05"}, period_forms.PERIOD_OUT_OF_RANGE),
+        # Without `to`, the period ends today (as in the counts API): a start in 9999 is after it.
+        ({"from": "9999-12-30"}, period_forms.PERIOD_REVERSED),
         ({"from": "2026-01-01T00:00"}, "Enter a valid date."),
     ],
 )
@@ -350,8 +355,8 @@ def _usage_record(**fields) -> dict:
 
 def test_the_dashboard_shows_what_ingestion_counted(client, hamlet, contoso, contoso_pool):
     ingest_batch(tenant=contoso, records=[_usage_record(), _usage_record(ims_sent=-1)])
-    services.client_policy_set(
-        tenant=contoso, disable_automatic_send_tracing=True, actor=services.Actor.for_user(hamlet)
+    services.tenant_setting_set(
+        tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=services.Actor.for_user(hamlet)
     )
     ingest_batch(tenant=contoso, records=[_usage_record(), _usage_record(), _usage_record()])
 

@@ -49,7 +49,7 @@ def test_seed_demo_fills_an_empty_database_through_the_real_code_paths():
     # The policy change: off at noon of one simulated day, on at noon of a later one, in the audit
     # log (backdated to the simulated day), and usage sent in between was dropped.
     changes = list(AuditLogEntry.objects.filter(tenant=contoso, action="set_client_policy").order_by("created_at"))
-    assert [entry.new_value for entry in changes] == ["True", "False"]
+    assert [entry.new_value for entry in changes] == [True, False]
     assert all(entry.actor == "command:seed_demo" for entry in changes)
     off_day, on_day = (entry.created_at.date() for entry in changes)
     assert off_day < on_day <= timezone.now().date()

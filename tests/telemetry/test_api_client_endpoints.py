@@ -52,7 +52,7 @@ def test_policy_follows_the_settings(client, contoso, contoso_pool, contoso_key)
     assert body["explain"]["error_reporting"] == "user amosmarble has opted in"
     assert body["explain"]["meetings_app"] == "MeetingUxEnableTelemetry True at Service:WebServer:pool01.contoso.com"
 
-    services.client_policy_set(tenant=contoso, disable_automatic_send_tracing=True, actor=COMMAND_ACTOR)
+    services.tenant_setting_set(tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=COMMAND_ACTOR)
     body = client.get("/api/v1/policy", {"user": "amosmarble"}, **bearer(contoso_key)).json()
 
     assert (body["census"], body["usage"], body["error_reporting"]) == (True, False, False)

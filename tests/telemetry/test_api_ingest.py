@@ -19,7 +19,7 @@ from tests.telemetry.factories import DAY, census, error, usage
 
 
 def tracing_off(tenant, pool):
-    services.client_policy_set(tenant=tenant, disable_automatic_send_tracing=True, actor=COMMAND_ACTOR)
+    services.tenant_setting_set(tenant=tenant, setting=services.CLIENT_POLICY, value=True, actor=COMMAND_ACTOR)
 
 
 def opted_in(tenant, pool):
@@ -41,7 +41,7 @@ def meeting_ux(identity, value):
 
 
 def watson_off(tenant, pool):
-    services.watson_set(tenant=tenant, enabled=False, actor=COMMAND_ACTOR)
+    services.tenant_setting_set(tenant=tenant, setting=services.WATSON, value=False, actor=COMMAND_ACTOR)
 
 
 SITE = "Site:Redmond"

@@ -19,7 +19,7 @@ PERIOD = {"from": "2026-11-01", "to": "2026-11-30"}
 def contoso_traffic(client, contoso, contoso_pool, contoso_key):
     services.end_user_set_error_reporting(tenant=contoso, user_id="amosmarble", opted_in=True)
     post_batch(client, contoso_key, [census(), usage(), usage(ims_sent=3), error(), error(user_id="nobody")])
-    services.client_policy_set(tenant=contoso, disable_automatic_send_tracing=True, actor=COMMAND_ACTOR)
+    services.tenant_setting_set(tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=COMMAND_ACTOR)
     post_batch(client, contoso_key, [usage(timestamp="2026-11-21T00:00:00Z")])
 
 

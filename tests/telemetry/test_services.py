@@ -28,7 +28,9 @@ def test_mixed_batch_is_decided_stored_and_counted(contoso, contoso_pool):
     assert [r.status for r in result.results] == ["accepted", "accepted", "accepted", "dropped", "rejected"]
     assert result.results[3].reason == "user_not_opted_in"
     assert result.results[4].reason == "pool: is not a pool of this tenant"
-    assert result.errors == [("/records/4/pool", "is not a pool of this tenant")]
+    assert [(error.pointer, error.detail) for error in result.errors] == [
+        ("/records/4/pool", "is not a pool of this tenant")
+    ]
     assert (CensusRecord.objects.count(), UsageRecord.objects.count(), ErrorReport.objects.count()) == (1, 1, 1)
     assert RecordReceipt.objects.filter(tenant=contoso).count() == 4
     assert ledger(contoso) == {
@@ -44,7 +46,7 @@ def test_mixed_batch_is_decided_stored_and_counted(contoso, contoso_pool):
 
 def test_a_policy_change_after_the_tenant_was_loaded_is_seen(contoso, contoso_pool):
     stale = contoso
-    services.client_policy_set(tenant=contoso, disable_automatic_send_tracing=True, actor=COMMAND_ACTOR)
+    services.tenant_setting_set(tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=COMMAND_ACTOR)
 
     result = ingest_batch(tenant=stale, records=[usage()])
 

@@ -267,8 +267,8 @@ def test_set_cs_web_service_configuration_updates_global_and_creates_scopes(cont
         "set_web_service_configuration",
         "Global",
         "MeetingUxEnableTelemetry",
-        "False",
-        "True",
+        False,
+        True,
     )
     run(
         "set_cs_web_service_configuration",
@@ -284,8 +284,8 @@ def test_set_cs_web_service_configuration_updates_global_and_creates_scopes(cont
     assert (entry.action, entry.target, entry.old_value, entry.new_value) == (
         "create_web_service_configuration",
         "Service:WebServer:pool01.contoso.com",
-        "",
-        "False",
+        None,
+        False,
     )
 
 
@@ -387,8 +387,8 @@ def test_remove_cs_web_service_configuration(contoso_site):
         "command:remove_cs_web_service_configuration",
         "remove_web_service_configuration",
         "Site:Redmond",
-        "True",
-        "",
+        True,
+        None,
     )
 
 
@@ -427,8 +427,8 @@ def test_set_and_get_cs_client_policy(contoso, fabrikam):
         contoso,
         "command:set_cs_client_policy",
         "DisableAutomaticSendTracing",
-        "False",
-        "True",
+        False,
+        True,
     )
     assert (
         run("get_cs_client_policy", "contoso")

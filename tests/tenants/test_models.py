@@ -98,17 +98,17 @@ def test_model_strings(contoso_pool):
 @pytest.mark.parametrize(
     ("action", "target", "new_value", "summary"),
     [
-        ("set_client_policy", "ClientPolicy", "True", "Usage data collection turned off"),
-        ("set_client_policy", "ClientPolicy", "False", "Usage data collection turned on"),
-        ("set_watson", "WindowsErrorReporting", "False", "Windows crash uploads turned off"),
+        ("set_client_policy", "ClientPolicy", True, "Usage data collection turned off"),
+        ("set_client_policy", "ClientPolicy", False, "Usage data collection turned on"),
+        ("set_watson", "WindowsErrorReporting", False, "Windows crash uploads turned off"),
         (
             "create_web_service_configuration",
             "Site:Redmond",
-            "True",
+            True,
             "Meetings App telemetry turned on at Site:Redmond",
         ),
-        ("set_web_service_configuration", "Global", "False", "Meetings App telemetry turned off at Global"),
-        ("remove_web_service_configuration", "Site:Redmond", "", "Meetings App setting at Site:Redmond removed"),
+        ("set_web_service_configuration", "Global", False, "Meetings App telemetry turned off at Global"),
+        ("remove_web_service_configuration", "Site:Redmond", None, "Meetings App setting at Site:Redmond removed"),
         (
             "create_pool",
             "Service:WebServer:pool01.contoso.com",

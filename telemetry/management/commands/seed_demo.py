@@ -12,16 +12,18 @@ which the service writes as its audit entry's created_at; nothing here writes to
 import random
 import secrets
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Max
 
 from telemetry.models import CensusRecord, ErrorReport, IngestionCount, UsageRecord
 from telemetry.services import ingest_batch
 from tenants import services
-from tenants.models import PortalRole, Tenant
+from tenants.models import AuditLogEntry, PortalRole, Tenant
 
 ACTOR = services.Actor.for_command("seed_demo")
 NOT_EMPTY = "The database is not empty: seed_demo fills only an empty database (run it after a fresh migrate)."
@@ -131,6 +133,15 @@ class Progress:
             self.stream.write(f"{self.label}: {done}/{self.total}\n")
 
 
+@contextmanager
+def audit_dated(when: datetime):
+    """The audit entries written inside the block are dated `when`: the demo's changes happened on the
+    days it simulates, not at the moment it runs. Demo only; real changes are dated as they happen."""
+    last = AuditLogEntry.objects.all_tenants().aggregate(last=Max("id"))["last"] or 0
+    yield
+    AuditLogEntry.objects.all_tenants().filter(id__gt=last).update(created_at=when)
+
+
 class Command(BaseCommand):
     help = "Fills an empty database with a realistic demo: tenants, policies, users and ~5 weeks of telemetry."
 
@@ -152,7 +163,8 @@ class Command(BaseCommand):
         setup_time = datetime.combine(first_day - timedelta(days=1), time(8, 0), tzinfo=UTC)
 
         # The set-up happens the day before the simulated period.
-        demo_tenants = [self._create_tenant(plan, rng, at=setup_time) for plan in PLANS]
+        with audit_dated(setup_time):
+            demo_tenants = [self._create_tenant(plan, rng) for plan in PLANS]
 
         off_day, on_day = self._policy_change_days(first_day, days)
         progress = Progress(self.stdout, days, "Sending telemetry")
@@ -170,22 +182,21 @@ class Command(BaseCommand):
         admin_password = password or secrets.token_urlsafe(12)
         support_password = password or secrets.token_urlsafe(12)
         contoso = demo_tenants[0].tenant
-        services.portal_user_create(
-            username=ADMIN_USERNAME,
-            password=admin_password,
-            role=PortalRole.Role.TENANT_ADMIN,
-            tenant=contoso,
-            actor=ACTOR,
-            at=setup_time,
-        )
-        services.portal_user_create(
-            username=SUPPORT_USERNAME,
-            password=support_password,
-            role=PortalRole.Role.SUPPORT,
-            tenant=None,
-            actor=ACTOR,
-            at=setup_time,
-        )
+        with audit_dated(setup_time):
+            services.portal_user_create(
+                username=ADMIN_USERNAME,
+                password=admin_password,
+                role=PortalRole.Role.TENANT_ADMIN,
+                tenant=contoso,
+                actor=ACTOR,
+            )
+            services.portal_user_create(
+                username=SUPPORT_USERNAME,
+                password=support_password,
+                role=PortalRole.Role.SUPPORT,
+                tenant=None,
+                actor=ACTOR,
+            )
 
         self.stdout.write(
             f"Telemetry of {days} days for {len(demo_tenants)} tenants: {totals['accepted']} accepted, "
@@ -222,22 +233,22 @@ class Command(BaseCommand):
         on_offset = min(off_offset + max(1, min(6, days // 5)), days - 1)
         return first_day + timedelta(days=off_offset), first_day + timedelta(days=on_offset)
 
-    def _create_tenant(self, plan: TenantPlan, rng: random.Random, *, at: datetime) -> DemoTenant:
-        tenant = services.tenant_create(slug=plan.slug, name=plan.name, domain=plan.domain, actor=ACTOR, at=at)
+    def _create_tenant(self, plan: TenantPlan, rng: random.Random) -> DemoTenant:
+        tenant = services.tenant_create(slug=plan.slug, name=plan.name, domain=plan.domain, actor=ACTOR)
         pools = []
         for site_name, fqdns in plan.sites.items():
-            site = services.site_create(tenant=tenant, name=site_name, actor=ACTOR, at=at) if site_name else None
+            site = services.site_create(tenant=tenant, name=site_name, actor=ACTOR) if site_name else None
             for fqdn in fqdns:
-                services.pool_create(tenant=tenant, fqdn=fqdn, site=site, actor=ACTOR, at=at)
+                services.pool_create(tenant=tenant, fqdn=fqdn, site=site, actor=ACTOR)
                 pools.append(fqdn)
         for identity, enabled in plan.meeting_ux.items():
             scope = services.scope_parse(tenant=tenant, identity=identity)
             services.web_service_configuration_set(
-                tenant=tenant, scope=scope, meeting_ux_enable_telemetry=enabled, actor=ACTOR, at=at
+                tenant=tenant, scope=scope, meeting_ux_enable_telemetry=enabled, actor=ACTOR
             )
         if not plan.watson_enabled:
-            services.watson_set(tenant=tenant, enabled=False, actor=ACTOR, at=at)
-        services.ingestion_key_create(tenant=tenant, actor=ACTOR, label="demo clients", at=at)
+            services.tenant_setting_set(tenant=tenant, setting=services.WATSON, value=False, actor=ACTOR)
+        services.ingestion_key_create(tenant=tenant, actor=ACTOR, label="demo clients")
 
         users = []
         for index in range(max(6, int(40 * plan.size))):
@@ -259,7 +270,8 @@ class Command(BaseCommand):
         return DemoTenant(tenant=tenant, plan=plan, pools=pools, users=users)
 
     def _set_usage_collection(self, tenant: Tenant, *, enabled: bool, when: datetime) -> None:
-        services.client_policy_set(tenant=tenant, disable_automatic_send_tracing=not enabled, actor=ACTOR, at=when)
+        with audit_dated(when):
+            services.tenant_setting_set(tenant=tenant, setting=services.CLIENT_POLICY, value=not enabled, actor=ACTOR)
 
     def _send(self, demo: DemoTenant, records: list[dict], totals: dict) -> None:
         for start in range(0, len(records), BATCH_SIZE):

@@ -1,4 +1,4 @@
-from telemetry.policy import GLOBAL_IDENTITY
+from telemetry.vocabulary import GLOBAL_IDENTITY
 from tenants.management.base import PortalCommand, format_list
 
 

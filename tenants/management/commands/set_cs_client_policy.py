@@ -1,5 +1,6 @@
+from telemetry.policy import on_off
 from tenants.management.base import PortalCommand, parse_bool
-from tenants.services import client_policy_set
+from tenants.services import CLIENT_POLICY, tenant_setting_set
 
 
 class Command(PortalCommand):
@@ -16,8 +17,6 @@ class Command(PortalCommand):
 
     def run(self, *, tenant, disable_automatic_send_tracing, **options):
         disabled = parse_bool(disable_automatic_send_tracing, option="--disable-automatic-send-tracing")
-        tenant = client_policy_set(
-            tenant=self.tenant(tenant), disable_automatic_send_tracing=disabled, actor=self.actor
-        )
-        state = "On" if tenant.usage_collection_enabled else "Off"
+        tenant = tenant_setting_set(tenant=self.tenant(tenant), setting=CLIENT_POLICY, value=disabled, actor=self.actor)
+        state = on_off(tenant.usage_collection_enabled)
         self.line(f"DisableAutomaticSendTracing is {disabled}: usage data collection is {state} for {tenant.slug}.")

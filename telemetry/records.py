@@ -1,0 +1,81 @@
+"""The record layout, said once: the bounds of what a client may send, the usage counters and their
+labels, and the columns each category is stored in. Models, request schemas, storage, the dashboard,
+its CSV and the record browsers read them from here. Part of the ground floor
+(tests/test_architecture.py).
+"""
+
+from dataclasses import dataclass
+
+from telemetry.names import FQDN_MAX_LENGTH
+
+# Bounds of the string fields a client may send (the README lists them for client authors).
+SHORT = 64
+NAME = 128
+FQDN = FQDN_MAX_LENGTH
+THREAD_ID = 256
+ERROR_LOG = 32 * 1024
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A counter of usage records: its field (in requests, records and daily sums) and its label."""
+
+    name: str
+    label: str
+
+
+USAGE_COUNTERS = (
+    Counter("ims_sent", "IMs sent"),
+    Counter("ims_received", "IMs received"),
+    Counter("meeting_join_attempts", "Meeting joins attempted"),
+    Counter("meeting_join_successes", "Meeting joins succeeded"),
+    Counter("call_minutes", "Call minutes"),
+)
+USAGE_COUNTER_NAMES = tuple(counter.name for counter in USAGE_COUNTERS)
+
+# The columns of each record table as ingestion writes them, in the order of its row tuples
+# (telemetry/services.py builds them; telemetry/storage.py copies them). A census row's id is a random
+# uuid4 made at ingestion; the other tables number their rows themselves.
+CENSUS_COLUMNS = (
+    "id",
+    "day",
+    "timestamp",
+    "client",
+    "app_name",
+    "device_model",
+    "os_name",
+    "os_version",
+    "user_language",
+    "user_hash",
+    "device_id",
+    "sign_in_attempts",
+    "sign_in_failures",
+)
+USAGE_COLUMNS = (
+    "tenant_id",
+    "pool_id",
+    "record_id",
+    "day",
+    "timestamp",
+    "client",
+    *USAGE_COUNTER_NAMES,
+    "federation_partner",
+)
+ERROR_COLUMNS = (
+    "tenant_id",
+    "pool_id",
+    "record_id",
+    "day",
+    "timestamp",
+    "client",
+    "user_hash",
+    "message_direction",
+    "conversation_state",
+    "conversation_thread_id",
+    "error_code",
+    "error_log",
+    "ip_network",
+    "sip_uri_hash",
+    "os_name",
+    "crash",
+)
