@@ -338,13 +338,8 @@ def copy_ceiling(batches: list[list[dict]]) -> float:
     import psycopg
 
     from telemetry import storage
-    from telemetry.models import CensusRecord, ErrorReport, UsageRecord
 
-    tables = {
-        "census": (CensusRecord, storage.CENSUS_COLUMNS),
-        "usage": (UsageRecord, storage.USAGE_COLUMNS),
-        "error": (ErrorReport, storage.ERROR_COLUMNS),
-    }
+    tables = storage.RECORD_TABLES
     types = {category: storage.column_types(model, columns) for category, (model, columns) in tables.items()}
     with psycopg.connect(DATABASE_URL) as connection:
         for model, _ in tables.values():
@@ -370,15 +365,10 @@ def copy_ceiling(batches: list[list[dict]]) -> float:
 def orm_rate(batches: list[list[dict]]) -> float:
     """records/s of row-by-row ORM saves (one INSERT and commit per record) of the same rows."""
     from telemetry import storage
-    from telemetry.models import CensusRecord, ErrorReport, UsageRecord
     from tenants.models import Pool
 
     pool = Pool.objects.all_tenants().first()
-    models = {
-        "census": (CensusRecord, storage.CENSUS_COLUMNS),
-        "usage": (UsageRecord, storage.USAGE_COLUMNS),
-        "error": (ErrorReport, storage.ERROR_COLUMNS),
-    }
+    models = storage.RECORD_TABLES
     records = 0
     started = time.monotonic()
     for batch in batches:

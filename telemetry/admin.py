@@ -18,7 +18,7 @@ from portal.admin_paging import CountFreeListMixin
 from telemetry.models import CensusRecord, ErrorReport, UsageRecord
 from telemetry.names import fqdn_key
 from telemetry.pseudonymize import mask_pseudonym
-from telemetry.records import USAGE_COUNTER_NAMES
+from telemetry.records import CENSUS_COLUMNS, USAGE_COUNTER_NAMES
 from tenants.admin_base import FindUserByIdMixin, PortalModelAdmin, VisibleTenantFilter
 from tenants.models import Pool
 
@@ -164,20 +164,8 @@ class UsageRecordAdmin(TenantRecordBrowserAdmin):
 @admin.register(CensusRecord)
 class CensusRecordAdmin(RecordBrowserAdmin):
     list_display = ("timestamp", "client", "app_name", "os_name", "os_version", "user_language", "device_model", "user")
-    detail_fields = (
-        "day",
-        "timestamp",
-        "client",
-        "app_name",
-        "device_model",
-        "os_name",
-        "os_version",
-        "user_language",
-        "user",
-        "device_id",
-        "sign_in_attempts",
-        "sign_in_failures",
-    )
+    # Every stored column but the random id, the pseudonym masked.
+    detail_fields = tuple("user" if column == "user_hash" else column for column in CENSUS_COLUMNS if column != "id")
     list_filter = ("client",)
     search_fields = ("app_name",)
     search_help_text = (

@@ -186,13 +186,21 @@ class UsageDailySum(UsageCounterSums):
         return f"{self.day} {self.pool_id}"
 
 
-class FederationPartnerDailyCount(models.Model):
+class DailyCount(models.Model):
+    """Records of a tenant per day and one more key (the subclass's): a small table the dashboard reads."""
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    partner = models.CharField(max_length=FQDN)
     records = models.BigIntegerField(default=0)
 
     objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class FederationPartnerDailyCount(DailyCount):
+    partner = models.CharField(max_length=FQDN)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "day", "partner"], name="federation_daily_key")]
@@ -201,13 +209,8 @@ class FederationPartnerDailyCount(models.Model):
         return f"{self.day} {self.partner}: {self.records}"
 
 
-class ErrorCodeDailyCount(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
+class ErrorCodeDailyCount(DailyCount):
     error_code = models.CharField(max_length=NAME)
-    records = models.BigIntegerField(default=0)
-
-    objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "day", "error_code"], name="error_code_daily_key")]

@@ -51,23 +51,11 @@ CENSUS_COLUMNS = (
     "sign_in_attempts",
     "sign_in_failures",
 )
-USAGE_COLUMNS = (
-    "tenant_id",
-    "pool_id",
-    "record_id",
-    "day",
-    "timestamp",
-    "client",
-    *USAGE_COUNTER_NAMES,
-    "federation_partner",
-)
+# What every record of a tenant starts with: whose, from which pool, the client's id, when, which client.
+TENANT_RECORD_COLUMNS = ("tenant_id", "pool_id", "record_id", "day", "timestamp", "client")
+USAGE_COLUMNS = (*TENANT_RECORD_COLUMNS, *USAGE_COUNTER_NAMES, "federation_partner")
 ERROR_COLUMNS = (
-    "tenant_id",
-    "pool_id",
-    "record_id",
-    "day",
-    "timestamp",
-    "client",
+    *TENANT_RECORD_COLUMNS,
     "user_hash",
     "message_direction",
     "conversation_state",

@@ -29,7 +29,7 @@ from telemetry.schemas import (
     validate_record,
 )
 from telemetry.storage import ERROR_CODES, FEDERATION_PARTNERS, LEDGER, USAGE_SUMS, Counts, storage_for_connection
-from telemetry.vocabulary import INVALID_REASON, MEETING_CLIENTS, Outcome
+from telemetry.vocabulary import INVALID_REASON, MEETING_CLIENTS, Category, Outcome
 from tenants.models import EndUser, Pool, Tenant
 from tenants.selectors import meeting_ux_configurations, pool_meeting_ux
 
@@ -126,24 +126,12 @@ def _row(candidate: _Candidate, *, tenant_id: int) -> tuple:
             record.sign_in_attempts,
             record.sign_in_failures,
         )
+    # TENANT_RECORD_COLUMNS, then the category's own columns (telemetry/records.py).
+    head = (tenant_id, candidate.pool.pk, record.id, candidate.day, record.timestamp, client)
     if isinstance(record, UsageRecordIn):
-        return (
-            tenant_id,
-            candidate.pool.pk,
-            record.id,
-            candidate.day,
-            record.timestamp,
-            client,
-            *_usage_values(record),
-            _partner(record),
-        )
+        return (*head, *_usage_values(record), _partner(record))
     return (
-        tenant_id,
-        candidate.pool.pk,
-        record.id,
-        candidate.day,
-        record.timestamp,
-        client,
+        *head,
         candidate.user_hash,
         record.message_direction.value,
         record.conversation_state,
@@ -226,7 +214,7 @@ def _plan(*, tenant: Tenant, records: list) -> _Plan:
 def _store(*, tenant: Tenant, plan: _Plan) -> None:
     """Receipts, records and counts of a planned batch, in one transaction; settles every candidate."""
     counts = plan.counts
-    rows: dict[type, list[tuple]] = {CensusRecordIn: [], UsageRecordIn: [], ErrorReportIn: []}
+    rows: dict[str, list[tuple]] = {category: [] for category in Category}
     storage = storage_for_connection()
     with transaction.atomic():
         new_ids = storage.claim(tenant_id=tenant.pk, record_ids=[c.record.id for c in plan.candidates])
@@ -236,7 +224,7 @@ def _store(*, tenant: Tenant, plan: _Plan) -> None:
                 outcome, reason = Outcome.DUPLICATE, ""
             elif candidate.decision.stored:
                 outcome, reason = Outcome.ACCEPTED, ""
-                rows[type(record)].append(candidate.row)
+                rows[record.category].append(candidate.row)
                 if isinstance(record, UsageRecordIn):
                     counts.add(USAGE_SUMS, (candidate.pool.pk, candidate.day), (1, *_usage_values(record)))
                     if partner := _partner(record):
@@ -251,7 +239,7 @@ def _store(*, tenant: Tenant, plan: _Plan) -> None:
                 if reason
                 else RecordResult(id=candidate.echo_id, status=outcome)
             )
-        storage.insert(census=rows[CensusRecordIn], usage=rows[UsageRecordIn], errors=rows[ErrorReportIn])
+        storage.insert(rows=rows)
         storage.add_counts(tenant_id=tenant.pk, counts=counts)
 
 

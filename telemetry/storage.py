@@ -27,13 +27,14 @@ from telemetry.models import (
     utc_today,
 )
 from telemetry.records import CENSUS_COLUMNS, ERROR_COLUMNS, USAGE_COLUMNS, USAGE_COUNTER_NAMES
+from telemetry.vocabulary import Category
 
-# The record tables and the columns their rows fill (telemetry/records.py).
-RECORD_TABLES = (
-    ("census", CensusRecord, CENSUS_COLUMNS),
-    ("usage", UsageRecord, USAGE_COLUMNS),
-    ("errors", ErrorReport, ERROR_COLUMNS),
-)
+# Per category, the record table and the columns its rows fill (telemetry/records.py).
+RECORD_TABLES = {
+    Category.CENSUS: (CensusRecord, CENSUS_COLUMNS),
+    Category.USAGE: (UsageRecord, USAGE_COLUMNS),
+    Category.ERROR: (ErrorReport, ERROR_COLUMNS),
+}
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,12 @@ class OrmStorage:
         )
         return set(new)
 
-    def insert(self, *, census: list[tuple], usage: list[tuple], errors: list[tuple]) -> None:
-        rows_of = {"census": census, "usage": usage, "errors": errors}
-        for name, model, columns in RECORD_TABLES:
-            if rows_of[name]:
+    def insert(self, *, rows: dict[str, list[tuple]]) -> None:
+        """Store record rows, per category in the order of its columns."""
+        for category, (model, columns) in RECORD_TABLES.items():
+            if rows.get(category):
                 model.objects.bulk_create(
-                    [model(**dict(zip(columns, row, strict=True))) for row in rows_of[name]], batch_size=500
+                    [model(**dict(zip(columns, row, strict=True))) for row in rows[category]], batch_size=500
                 )
 
     def add_counts(self, *, tenant_id: int, counts: Counts) -> None:
@@ -150,12 +151,11 @@ class PostgresStorage:
             )
             return {row[0] for row in cursor.fetchall()}
 
-    def insert(self, *, census: list[tuple], usage: list[tuple], errors: list[tuple]) -> None:
-        rows_of = {"census": census, "usage": usage, "errors": errors}
+    def insert(self, *, rows: dict[str, list[tuple]]) -> None:
         with connection.wrap_database_errors, self._cursor() as cursor:
-            for name, model, columns in RECORD_TABLES:
-                if rows_of[name]:
-                    copy_rows(cursor, model._meta.db_table, columns, rows_of[name], types=column_types(model, columns))
+            for category, (model, columns) in RECORD_TABLES.items():
+                if rows.get(category):
+                    copy_rows(cursor, model._meta.db_table, columns, rows[category], types=column_types(model, columns))
 
     def add_counts(self, *, tenant_id: int, counts: Counts) -> None:
         with connection.wrap_database_errors, self._cursor() as cursor:

@@ -269,31 +269,25 @@ def web_service_configuration_set(
     """Set-CsWebServiceConfiguration -Identity <scope> -MeetingUxEnableTelemetry; creates the scope if missing."""
     configuration = WebServiceConfiguration.objects.select_for_update().filter(tenant=tenant, **scope.lookup()).first()
     if configuration is None:
+        old, action = None, AuditAction.CREATE_WEB_SERVICE_CONFIGURATION
         configuration = WebServiceConfiguration.objects.create(
             tenant=tenant, meeting_ux_enable_telemetry=meeting_ux_enable_telemetry, **scope.lookup()
         )
-        _audit(
-            tenant=tenant,
-            actor=actor,
-            action=AuditAction.CREATE_WEB_SERVICE_CONFIGURATION,
-            target=scope.identity,
-            field="MeetingUxEnableTelemetry",
-            new=meeting_ux_enable_telemetry,
-        )
-        return configuration
-    old = configuration.meeting_ux_enable_telemetry
-    if old != meeting_ux_enable_telemetry:
+    elif configuration.meeting_ux_enable_telemetry != meeting_ux_enable_telemetry:
+        old, action = configuration.meeting_ux_enable_telemetry, AuditAction.SET_WEB_SERVICE_CONFIGURATION
         configuration.meeting_ux_enable_telemetry = meeting_ux_enable_telemetry
         configuration.save(update_fields=["meeting_ux_enable_telemetry", "updated_at"])
-        _audit(
-            tenant=tenant,
-            actor=actor,
-            action=AuditAction.SET_WEB_SERVICE_CONFIGURATION,
-            target=scope.identity,
-            field="MeetingUxEnableTelemetry",
-            old=old,
-            new=meeting_ux_enable_telemetry,
-        )
+    else:
+        return configuration
+    _audit(
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        target=scope.identity,
+        field="MeetingUxEnableTelemetry",
+        old=old,
+        new=meeting_ux_enable_telemetry,
+    )
     return configuration
 
 
