@@ -64,16 +64,24 @@ class CensusRecord(models.Model):
         return f"{self.app_name} on {self.os_name} {self.os_version} ({self.day})"
 
 
-class UsageRecord(UsageCounters):
+class TenantRecord(models.Model):
+    """What every record of a tenant starts with (TENANT_RECORD_COLUMNS of telemetry/records.py)."""
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
     record_id = models.UUIDField()
     day = models.DateField()
     timestamp = models.DateTimeField()
     client = models.CharField(max_length=16, choices=Client.choices)
-    federation_partner = models.CharField(max_length=FQDN, blank=True)
 
     objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class UsageRecord(TenantRecord, UsageCounters):
+    federation_partner = models.CharField(max_length=FQDN, blank=True)
 
     class Meta:
         indexes = [
@@ -87,17 +95,11 @@ class UsageRecord(UsageCounters):
         return f"usage {self.record_id}"
 
 
-class ErrorReport(models.Model):
+class ErrorReport(TenantRecord):
     """An error report. The user ID and SIP URI are stored only as keyed hashes, the IP as its network."""
 
     Direction = MessageDirection
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
-    record_id = models.UUIDField()
-    day = models.DateField()
-    timestamp = models.DateTimeField()
-    client = models.CharField(max_length=16, choices=Client.choices)
     user_hash = models.CharField(max_length=64)
     message_direction = models.CharField(max_length=8, choices=MessageDirection.choices)
     conversation_state = models.CharField(max_length=SHORT)
@@ -108,8 +110,6 @@ class ErrorReport(models.Model):
     sip_uri_hash = models.CharField(max_length=64, blank=True)
     os_name = models.CharField(max_length=SHORT, blank=True)
     crash = models.BooleanField(default=False)
-
-    objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [
