@@ -185,6 +185,13 @@ def actor_words(actor: str) -> str:
     return actor
 
 
+def setting_value_words(value) -> str:
+    """An audited value as the cmdlets print it: True / False, a name as it is, "—" for none."""
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
 def _turned(value) -> str:
     return "on" if value else "off"
 

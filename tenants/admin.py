@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 
 from portal.admin_paging import CountFreeListMixin
 from portal.admin_site import OWN_TENANT_LABEL
-from telemetry.policy import CENSUS_EXPLANATION, decided_by, on_off
+from telemetry.policy import CENSUS_EXPLANATION, decided_by, on_off, setting_value_words
 from telemetry.pseudonymize import mask_pseudonym
 from telemetry.vocabulary import ScopeKind
 from tenants import services
@@ -468,9 +468,17 @@ class AuditLogEntryAdmin(TenantScopedAdmin):
     list_display = ("created_at", "actor", "summary")
     list_filter = ("action",)
     search_fields = ("target", "actor")
-    fields = ("created_at", "tenant", "actor", "summary", "action", "target", "field", "old_value", "new_value")
-    readonly_fields = ("summary",)
+    fields = ("created_at", "tenant", "actor", "summary", "action", "target", "field", "old", "new")
+    readonly_fields = ("summary", "old", "new")
 
     @admin.display(description="Change")
     def summary(self, obj):
         return obj.summary
+
+    @admin.display(description="Old value")
+    def old(self, obj):
+        return setting_value_words(obj.old_value)
+
+    @admin.display(description="New value")
+    def new(self, obj):
+        return setting_value_words(obj.new_value)

@@ -226,7 +226,10 @@ class AuditLogEntry(models.Model):
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    actor = models.CharField(max_length=150, help_text=f"The portal user name, or {COMMAND_ACTOR_PREFIX}<name>.")
+    actor = models.CharField(
+        max_length=150,
+        help_text=f"The portal user name, or {COMMAND_ACTOR_PREFIX} and the name of a management command.",
+    )
     action = models.CharField(max_length=64, choices=AuditAction.choices)
     target = models.CharField(max_length=300)
     field = models.CharField(max_length=64, blank=True)

@@ -48,4 +48,11 @@ class Migration(migrations.Migration):
         migrations.RemoveField("auditlogentry", "new_value"),
         migrations.RenameField("auditlogentry", "old_value_typed", "old_value"),
         migrations.RenameField("auditlogentry", "new_value_typed", "new_value"),
+        migrations.AlterField(
+            model_name="auditlogentry",
+            name="actor",
+            field=models.CharField(
+                help_text="The portal user name, or command: and the name of a management command.", max_length=150
+            ),
+        ),
     ]

@@ -157,3 +157,22 @@ def test_the_policy_page_leads_to_the_dashboard_of_that_tenant(client, hamlet, c
     client.force_login(hamlet)
     body = client.get(tenant_url(contoso)).text
     assert f'href="{reverse("dashboard")}?tenant=contoso"' in body
+
+
+@pytest.mark.django_db
+def test_an_audit_entry_page_shows_its_values_as_the_cmdlets_print_them(client, hamlet, contoso):
+    from tenants import services
+
+    services.tenant_setting_set(
+        tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=services.Actor.for_user(hamlet)
+    )
+    entry = contoso.audit_log.get(action="set_client_policy")
+    client.force_login(hamlet)
+
+    body = client.get(reverse("admin:tenants_auditlogentry_change", args=[entry.pk])).text
+
+    values = re.findall(r'<div class="readonly">([^<]*)</div>', body)
+    assert "False" in values  # old: a JSON false shown as PowerShell prints it, not "false"
+    assert "True" in values
+    assert "false" not in values
+    assert "command:." not in body  # the actor's help text is words, not a tag the browser swallows
