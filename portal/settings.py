@@ -45,11 +45,17 @@ SECRET_KEY = _required_secret("DJANGO_SECRET_KEY")
 TELEMETRY_HASH_KEY = _required_secret("TELEMETRY_HASH_KEY")
 if TELEMETRY_HASH_KEY == SECRET_KEY:
     raise SystemExit("TELEMETRY_HASH_KEY must differ from DJANGO_SECRET_KEY.")
+# Keys that made pseudonyms still stored, after a rotation (README, "Pseudonymization rules").
+TELEMETRY_PREVIOUS_HASH_KEYS = env.list("TELEMETRY_PREVIOUS_HASH_KEYS", default=[])
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 TELEMETRY_RATE_LIMIT = env.int("TELEMETRY_RATE_LIMIT", default=6000)
+# Census names no tenant, so its retention is the installation's (lifecycle.md): 1 to 2562 days.
+TELEMETRY_CENSUS_RETENTION_DAYS = env.int("TELEMETRY_CENSUS_RETENTION_DAYS", default=60)
+if not 1 <= TELEMETRY_CENSUS_RETENTION_DAYS <= 2562:
+    raise SystemExit("TELEMETRY_CENSUS_RETENTION_DAYS must be a number of days from 1 to 2562.")
 
 INSTALLED_APPS = [
     "portal.apps.PortalAdminConfig",

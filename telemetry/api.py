@@ -23,24 +23,28 @@ from telemetry.records import NAME
 from telemetry.schemas import (
     MAX_BODY_BYTES,
     Envelope,
+    ErrorReportingBodyIn,
     ErrorReportingIn,
     ErrorReportingResponse,
+    PolicyQueryIn,
     describe_errors,
     echo,
     json_pointer,
     openapi_document,
 )
 from telemetry.selectors import client_policy, counts_for_tenant
-from telemetry.services import ingest_batch
+from telemetry.services import error_reporting_set, ingest_batch
 from tenants.models import Pool, Tenant
 from tenants.scoping import admin_tenant_id
 from tenants.selectors import tenant_for_viewer
-from tenants.services import end_user_set_error_reporting, ingestion_key_authenticate
+from tenants.services import ingestion_key_authenticate
 
 logger = logging.getLogger(__name__)
 
 # How long a client should wait after a storage failure; short, because retrying the batch is safe.
 STORAGE_RETRY_AFTER = 5
+# RFC 9745: the forms with a user ID in the URL are deprecated since 2026-12-03 (a Structured Field Date).
+DEPRECATED_SINCE = "@1796256000"
 
 UNAUTHENTICATED = "A valid ingestion key is required: Authorization: Bearer <key>."
 NOT_JSON = "The body is not JSON (UTF-8)."
@@ -154,13 +158,17 @@ def telemetry_submit(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     return json_response(result)
 
 
-@client_endpoint(methods=("GET",))
-def policy_show(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
-    """GET /api/v1/policy?user=&pool=: what the client may send, so it sends only what will be kept."""
-    user_id = request.GET.get("user") or None
+def _deprecated(response: HttpResponse, *, successor: str) -> HttpResponse:
+    """Mark the answer to a request that used a deprecated form (a user ID in the URL): RFC 9745's
+    Deprecation header, and where to go instead (RFC 8288 successor-version)."""
+    response["Deprecation"] = DEPRECATED_SINCE
+    response["Link"] = f'<{successor}>; rel="successor-version"'
+    return response
+
+
+def _policy_answer(*, tenant: Tenant, user_id: str | None, pool_name: str | None) -> HttpResponse:
     if user_id is not None and (len(user_id) > NAME or not user_id.strip()):
         return problems.bad_request(USER_INVALID.format(limit=NAME))
-    pool_name = request.GET.get("pool") or None
     pool = None
     if pool_name is not None:
         fqdn = fqdn_key(pool_name)
@@ -172,9 +180,44 @@ def policy_show(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     return json_response(client_policy(tenant=tenant, user_id=user_id, pool=pool))
 
 
+@client_endpoint(methods=("GET", "POST"))
+def policy_show(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
+    """What the client may send, so it sends only what will be kept.
+
+    POST /api/v1/policy {"user": ..., "pool": ...}: the user ID travels in the body. GET
+    /api/v1/policy?pool=: without a user. GET ?user=: the older form, deprecated (proxies log URLs)."""
+    if request.method == "POST":
+        try:
+            query = PolicyQueryIn.model_validate(_json_body(request))
+        except ValidationError as error:
+            return _validation_problem(error, detail_template="The body is not a policy question: {reason}")
+        return _policy_answer(tenant=tenant, user_id=query.user or None, pool_name=query.pool or None)
+    user_id = request.GET.get("user") or None
+    response = _policy_answer(tenant=tenant, user_id=user_id, pool_name=request.GET.get("pool") or None)
+    return response if user_id is None else _deprecated(response, successor="/api/v1/policy")
+
+
+def _set_opt_in(*, tenant: Tenant, user_id: str, opted_in: bool) -> HttpResponse:
+    end_user = error_reporting_set(tenant=tenant, user_id=user_id, opted_in=opted_in)
+    # The user ID echoed is the one the client sent: it is the client's own and never stored.
+    return json_response(ErrorReportingResponse(user=user_id, opted_in=end_user.error_reporting_opted_in))
+
+
+@client_endpoint(methods=("PUT",))
+def error_reporting_put(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
+    """PUT /api/v1/error-reporting {"user": ..., "opted_in": ...}: the user's own opt-in (Options > General)."""
+    try:
+        choice = ErrorReportingBodyIn.model_validate(_json_body(request))
+    except ValidationError as error:
+        return _validation_problem(error, detail_template="The body is not an opt-in: {reason}")
+    return _set_opt_in(tenant=tenant, user_id=choice.user, opted_in=choice.opted_in)
+
+
 @client_endpoint(methods=("PUT",), quiet=True)
-def error_reporting_set(request: HttpRequest, *, tenant: Tenant, user_id: str) -> HttpResponse:
-    """PUT /api/v1/users/<user id>/error-reporting: the user's own opt-in; only its keyed hash is stored."""
+def user_error_reporting_put(request: HttpRequest, *, tenant: Tenant, user_id: str) -> HttpResponse:
+    """PUT /api/v1/users/<user id>/error-reporting: the older form, deprecated (the user ID is in the URL).
+
+    Quiet: Django's request log would write the path, and with it the user ID."""
     if len(user_id) > NAME or not user_id.strip():
         return problems.bad_request(USER_INVALID.format(limit=NAME), quiet=True)
     body = _json_body(request)
@@ -184,9 +227,8 @@ def error_reporting_set(request: HttpRequest, *, tenant: Tenant, user_id: str) -
         response = _validation_problem(error, detail_template="The body is not an opt-in: {reason}")
         response._has_been_logged = True
         return response
-    end_user = end_user_set_error_reporting(tenant=tenant, user_id=user_id, opted_in=choice.opted_in)
-    # The user ID echoed is the one the client sent: it is the client's own and never stored.
-    return json_response(ErrorReportingResponse(user=user_id, opted_in=end_user.error_reporting_opted_in))
+    response = _set_opt_in(tenant=tenant, user_id=user_id, opted_in=choice.opted_in)
+    return _deprecated(response, successor="/api/v1/error-reporting")
 
 
 @functools.cache

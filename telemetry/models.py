@@ -9,6 +9,7 @@ import uuid
 
 from django.db import models
 
+from telemetry.pseudonymize import PSEUDONYM_LENGTH
 from telemetry.records import FQDN, NAME, SHORT, THREAD_ID, USAGE_COUNTERS
 from telemetry.vocabulary import Client, MessageDirection, Outcome
 from tenants.models import Pool, Tenant, TenantScopedQuerySet
@@ -30,8 +31,8 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-class CensusRecord(models.Model):
-    """Always collected, identifies nobody: no tenant, no pool, no client-chosen record id.
+class CensusFields(models.Model):
+    """What a census row holds: nothing that identifies the organization or the user.
 
     The primary key is random (uuid4), not a sequence: a sequential id would give away the order of
     arrival, and with it the batch, and so the tenant, that a census row came in.
@@ -46,10 +47,32 @@ class CensusRecord(models.Model):
     os_name = models.CharField(max_length=SHORT)
     os_version = models.CharField(max_length=SHORT)
     user_language = models.CharField(max_length=SHORT)
-    user_hash = models.CharField(max_length=64, help_text="The client's hash of the user ID, hashed again (keyed).")
+    user_hash = models.CharField(
+        max_length=PSEUDONYM_LENGTH, help_text="The client's hash of the user ID, hashed again (keyed)."
+    )
     device_id = models.UUIDField()
     sign_in_attempts = models.PositiveIntegerField(default=0)
     sign_in_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class StagedCensusRecord(CensusFields):
+    """Census rows as a batch wrote them, in the batch's own transaction, waiting to be moved.
+
+    Census unlinkability (lifecycle.md): the maintenance moves every staged row into CensusRecord in
+    random order and under new ids, in a transaction of its own that takes the rows of every batch
+    staged since its last run, so no census row shares a transaction id, a physical neighbourhood or
+    an id with the batch, and so the tenant, it came in. No index: it is read whole and emptied.
+    """
+
+    def __str__(self) -> str:
+        return f"staged census row ({self.day})"
+
+
+class CensusRecord(CensusFields):
+    """Always collected, identifies nobody: no tenant, no pool, no client-chosen record id."""
 
     class Meta:
         indexes = [
@@ -100,14 +123,14 @@ class ErrorReport(TenantRecord):
 
     Direction = MessageDirection
 
-    user_hash = models.CharField(max_length=64)
+    user_hash = models.CharField(max_length=PSEUDONYM_LENGTH)
     message_direction = models.CharField(max_length=8, choices=MessageDirection.choices)
     conversation_state = models.CharField(max_length=SHORT)
     conversation_thread_id = models.CharField(max_length=THREAD_ID, blank=True)
     error_code = models.CharField(max_length=NAME)
     error_log = models.TextField(blank=True)
     ip_network = models.CharField(max_length=64, blank=True, help_text="/24 (IPv4) or /48 (IPv6) network.")
-    sip_uri_hash = models.CharField(max_length=64, blank=True)
+    sip_uri_hash = models.CharField(max_length=PSEUDONYM_LENGTH, blank=True)
     os_name = models.CharField(max_length=SHORT, blank=True)
     crash = models.BooleanField(default=False)
 
@@ -207,6 +230,22 @@ class FederationPartnerDailyCount(DailyCount):
 
     def __str__(self) -> str:
         return f"{self.day} {self.partner}: {self.records}"
+
+
+class ScrubbedDailyCount(models.Model):
+    """Personal values replaced in the free text of a tenant's stored error reports, per day."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    replaced = models.BigIntegerField(default=0)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="scrubbed_daily_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.replaced} replaced"
 
 
 class ErrorCodeDailyCount(DailyCount):

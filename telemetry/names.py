@@ -23,5 +23,7 @@ def fqdn_key(fqdn: str) -> str:
 
 
 def is_fqdn(value: str) -> bool:
-    """A fully qualified domain name in its stored form (fqdn_key), like pool01.contoso.com."""
-    return FQDN_RE.match(value) is not None
+    """A fully qualified domain name in its stored form (fqdn_key), like pool01.contoso.com.
+
+    Its last label is not all digits: a top-level domain never is, and 203.0.113.7 is an address."""
+    return FQDN_RE.match(value) is not None and not value.rpartition(".")[2].isdigit()

@@ -192,6 +192,18 @@ def setting_value_words(value) -> str:
     return str(value)
 
 
+ERASED_WORDS = {"error_reports": ("error report", "error reports"), "end_users": ("opt-in", "opt-ins")}
+
+
+def erasure_words(removed: dict[str, int]) -> str:
+    """What an erasure removed, in words: "12 error reports and 1 opt-in"."""
+    parts = []
+    for table, count in removed.items():
+        singular, plural = ERASED_WORDS.get(table, (table, table))
+        parts.append(f"{count:,} {singular if count == 1 else plural}")
+    return " and ".join(parts) if parts else "nothing was stored"
+
+
 def _turned(value) -> str:
     return "on" if value else "off"
 
@@ -207,6 +219,10 @@ def audit_sentence(*, action: str, target: str, new_value) -> str:
         return f"Meetings App telemetry turned {_turned(new_value)} at {target}"
     if action == AuditAction.REMOVE_WEB_SERVICE_CONFIGURATION:
         return f"Meetings App setting at {target} removed"
+    if action == AuditAction.SET_ERASE_ON_OPT_OUT:
+        return f"Erasing a user's error reports when they opt out turned {_turned(new_value)}"
+    if action == AuditAction.ERASE_END_USER:
+        return f"Data of {target} erased: {erasure_words(new_value or {})}"
     if action in AuditAction.values:
         return f"{AuditAction(action).label}: {target}"
     return f"{action}: {target}"

@@ -1,32 +1,81 @@
 """Keyed pseudonyms for identifiers, and the truncation of IP addresses.
 
-Every identifier that names a person is stored only as HMAC-SHA256 under TELEMETRY_HASH_KEY: user
-names and addresses are few enough to guess, so a plain hash would be reversible by brute force.
+Every identifier that names a person is stored only as HMAC-SHA256: user names and addresses are few
+enough to guess, so a plain hash would be reversible by brute force.
+
+- **Per tenant.** A tenant's identifiers are hashed under a key derived from TELEMETRY_HASH_KEY and the
+  tenant, so the same user ID in two organizations gives two unrelated pseudonyms and nobody, support
+  staff included, can link a person across them. Census pseudonyms name no tenant and stay
+  installation-wide.
+- **With a key id.** A pseudonym reads `<key id>:<64 hex digits>`. The key id is derived from the
+  secret itself, so it needs no configuration. To rotate, an operator sets a new TELEMETRY_HASH_KEY and
+  moves the old one to TELEMETRY_PREVIOUS_HASH_KEYS: new records use the new key, and the portal still
+  finds what the old keys made (typed-ID look-ups, opt-ins, erasure) until those records expire.
 
 Normalization, so that one person gets one pseudonym however the client spelled them:
 - user ID: Unicode NFKC, surrounding white space removed, case folded
   ("  AmosMarble " and "amosmarble" are the same user);
-- SIP URI: the same, and a leading "sip:" scheme removed
+- SIP URI and e-mail address: the same, and a leading "sip:"/"sips:" scheme removed
   ("SIP:Amos.Marble@Contoso.com" and "amos.marble@contoso.com" are the same address);
 - census user ID (already hashed once by the client): the same as a user ID, then hashed again.
 
 Each kind of identifier is hashed in its own domain (a prefix inside the HMAC), so a census pseudonym
 can never be joined to the pseudonym of the same user in an error report.
+
+Part of the ground floor (tests/test_architecture.py).
 """
 
+import functools
 import hashlib
 import hmac
 import ipaddress
 import unicodedata
+from dataclasses import dataclass
 
 from django.conf import settings
 
 USER_DOMAIN = b"user-id\x00"
 SIP_DOMAIN = b"sip-uri\x00"
 CENSUS_DOMAIN = b"census-user-id\x00"
+TENANT_KEY_DOMAIN = b"tenant-key\x00"
+KEY_ID_DOMAIN = b"key-id\x00"
+
+KEY_ID_LENGTH = 6
+# "<key id>:<sha256 hex>": the longest pseudonym a column must hold.
+PSEUDONYM_LENGTH = KEY_ID_LENGTH + 1 + 64
+# How much of a pseudonym's hash people are shown (and an erasure receipt records).
+SHOWN_HASH_LENGTH = 8
 
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+@dataclass(frozen=True)
+class HashKey:
+    id: str
+    secret: bytes
+
+
+@functools.cache
+def _hash_key(secret: str) -> HashKey:
+    raw = secret.encode()
+    return HashKey(id=hmac.new(raw, KEY_ID_DOMAIN, hashlib.sha256).hexdigest()[:KEY_ID_LENGTH], secret=raw)
+
+
+def current_key() -> HashKey:
+    return _hash_key(settings.TELEMETRY_HASH_KEY)
+
+
+def known_keys() -> list[HashKey]:
+    """The current key first, then the previous ones whose pseudonyms may still be stored."""
+    previous = [_hash_key(secret) for secret in getattr(settings, "TELEMETRY_PREVIOUS_HASH_KEYS", ())]
+    return [current_key(), *(key for key in previous if key.id != current_key().id)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _tenant_secret(key: HashKey, tenant_id: int) -> bytes:
+    return hmac.digest(key.secret, TENANT_KEY_DOMAIN + str(tenant_id).encode(), "sha256")
 
 
 def normalize_user_id(user_id: str) -> str:
@@ -35,42 +84,70 @@ def normalize_user_id(user_id: str) -> str:
 
 def normalize_sip_uri(sip_uri: str) -> str:
     value = normalize_user_id(sip_uri)
-    if value.startswith("sip:"):
-        value = value[len("sip:") :]
+    for scheme in ("sip:", "sips:"):
+        if value.startswith(scheme):
+            return value[len(scheme) :]
     return value
 
 
-def _keyed_hash(domain: bytes, value: str, *, key: str | None = None) -> str:
-    secret = (key if key is not None else settings.TELEMETRY_HASH_KEY).encode()
-    return hmac.new(secret, domain + value.encode(), hashlib.sha256).hexdigest()
+def _pseudonym(secret: bytes, key: HashKey, domain: bytes, value: str) -> str:
+    return f"{key.id}:{hmac.new(secret, domain + value.encode(), hashlib.sha256).hexdigest()}"
 
 
-def hash_user_id(user_id: str, *, key: str | None = None) -> str:
-    """The pseudonym of a user: the key of the end-user directory and of error reports."""
-    return _keyed_hash(USER_DOMAIN, normalize_user_id(user_id), key=key)
+def hash_user_id(user_id: str, *, tenant_id: int, key: HashKey | None = None) -> str:
+    """The pseudonym of a tenant's user: the key of the end-user directory and of error reports."""
+    key = key or current_key()
+    return _pseudonym(_tenant_secret(key, tenant_id), key, USER_DOMAIN, normalize_user_id(user_id))
 
 
-def hash_sip_uri(sip_uri: str, *, key: str | None = None) -> str:
-    return _keyed_hash(SIP_DOMAIN, normalize_sip_uri(sip_uri), key=key)
+def hash_sip_uri(sip_uri: str, *, tenant_id: int, key: HashKey | None = None) -> str:
+    """The pseudonym of a SIP URI (or an e-mail address: the same address without its scheme)."""
+    key = key or current_key()
+    return _pseudonym(_tenant_secret(key, tenant_id), key, SIP_DOMAIN, normalize_sip_uri(sip_uri))
 
 
-def hash_census_user_id(client_hashed_user_id: str, *, key: str | None = None) -> str:
-    """The service's second hash of the census user ID the client already hashed once."""
-    return _keyed_hash(CENSUS_DOMAIN, normalize_user_id(client_hashed_user_id), key=key)
+def user_pseudonyms(user_id: str, *, tenant_id: int) -> list[str]:
+    """Every pseudonym the user may be stored under: one per known key, the current key's first."""
+    return [hash_user_id(user_id, tenant_id=tenant_id, key=key) for key in known_keys()]
+
+
+def hash_census_user_id(client_hashed_user_id: str, *, key: HashKey | None = None) -> str:
+    """The service's second hash of the census user ID the client already hashed once (no tenant)."""
+    key = key or current_key()
+    return _pseudonym(key.secret, key, CENSUS_DOMAIN, normalize_user_id(client_hashed_user_id))
+
+
+def pseudonym_hash(value: str) -> str:
+    """The hash of a pseudonym, without its key id."""
+    return value.rpartition(":")[2]
+
+
+def mask_pseudonym(value: str) -> str:
+    """How a pseudonym is shown to people: enough to compare two rows, not the whole hash."""
+    return f"{pseudonym_hash(value)[:SHOWN_HASH_LENGTH]}…" if value else ""
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries: IPv4-mapped, 6to4, Teredo (the client's), NAT64."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in NAT64_WELL_KNOWN:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def truncate_ip(address: str) -> str:
     """The network an address belongs to: /24 for IPv4, /48 for IPv6. ValueError if not an address.
 
-    An IPv4-mapped IPv6 address (::ffff:203.0.113.7) is an IPv4 address and is truncated as one.
+    An IPv6 address that carries an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64) is truncated as that
+    IPv4 address: its /48 would still hold the whole IPv4 address.
     """
     ip = ipaddress.ip_address(address.strip())
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = embedded_ipv4(ip) or ip
     prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
-
-
-def mask_pseudonym(value: str) -> str:
-    """How a pseudonym is shown to people: enough to compare two rows, not the whole hash."""
-    return f"{value[:8]}…" if value else ""

@@ -16,6 +16,12 @@ THREAD_ID = 256
 ERROR_LOG = 32 * 1024
 
 
+# Retention of records, in days after a record's day (lifecycle.md): Skype for Business Server's own
+# default and bounds (KeepErrorReportForDays, KeepCallDetailForDays).
+RETENTION_DEFAULT_DAYS = 60
+RETENTION_BOUNDS = (1, 2562)
+
+
 @dataclass(frozen=True)
 class Counter:
     """A counter of usage records: its field (in requests, records and daily sums) and its label."""

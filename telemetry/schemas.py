@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic.json_schema import models_json_schema
 
+from telemetry.names import fqdn_key, is_fqdn
 from telemetry.records import ERROR_LOG, FQDN, NAME, SHORT, THREAD_ID, USAGE_COUNTERS
 from telemetry.vocabulary import UNKNOWN, Category, Client, MessageDirection, Outcome
 
@@ -64,6 +65,19 @@ def _timestamp(value: Any) -> dt.datetime:
         return dt.datetime.fromisoformat(value.upper()).astimezone(dt.UTC)
     except (ValueError, OverflowError):
         raise ValueError(TIMESTAMP_MESSAGE) from None
+
+
+PARTNER_MESSAGE = "must be an organization's domain name, like fabrikam.com"
+
+
+def _federation_partner(value: str) -> str:
+    """An organization's domain name: stored in cleartext (domain.md), so it must name no person.
+
+    An e-mail address, a SIP URI or an IP address is refused, and so is anything else that is not a
+    domain name. Checked in its stored (lower-case) form, which is also what bounds its length."""
+    if value and not is_fqdn(fqdn_key(value)):
+        raise ValueError(PARTNER_MESSAGE)
+    return value
 
 
 def _ip_address(value: str) -> str:
@@ -120,7 +134,7 @@ class CensusRecordIn(_Record):
 class _UsageRecordFields(_Record):
     category: Literal["usage"]
     pool: FqdnText
-    federation_partner: OptionalFqdnText = ""
+    federation_partner: Annotated[OptionalFqdnText, AfterValidator(_federation_partner)] = ""
 
 
 UsageRecordIn = create_model(
@@ -223,6 +237,24 @@ class PolicyResponse(BaseModel):
     error_reporting: bool
     meetings_app: bool
     explain: PolicyExplain
+
+
+class PolicyQueryIn(BaseModel):
+    """Body of POST /api/v1/policy: whose policy, and for which pool (both optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: _bounded_text(NAME) | None = None
+    pool: OptionalFqdnText | None = None
+
+
+class ErrorReportingBodyIn(BaseModel):
+    """Body of PUT /api/v1/error-reporting: the user and their Options > General checkbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: NameText
+    opted_in: StrictBool
 
 
 class ErrorReportingIn(BaseModel):
@@ -409,6 +441,8 @@ def openapi_document() -> dict:
             (Problem, "serialization"),
             (PolicyResponse, "serialization"),
             (ErrorReportingIn, "validation"),
+            (ErrorReportingBodyIn, "validation"),
+            (PolicyQueryIn, "validation"),
             (ErrorReportingResponse, "serialization"),
         ],
         ref_template="#/components/schemas/{model}",
@@ -441,18 +475,46 @@ def openapi_document() -> dict:
                     "summary": "The effective policy for a client",
                     "security": bearer,
                     "parameters": [
-                        {"name": "user", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {
+                            "name": "user",
+                            "in": "query",
+                            "required": False,
+                            "deprecated": True,
+                            "description": "Deprecated: proxies log URLs. POST the user in the body instead.",
+                            "schema": {"type": "string"},
+                        },
                         {"name": "pool", "in": "query", "required": False, "schema": {"type": "string"}},
                     ],
                     "responses": {
                         "200": {"description": "The policy and why", **_json_body("PolicyResponse")},
                         **_problem_responses(400, 401, 404, 429),
                     },
+                },
+                "post": {
+                    "summary": "The effective policy for a client, the user named in the body",
+                    "security": bearer,
+                    "requestBody": {"required": True, **_json_body("PolicyQueryIn")},
+                    "responses": {
+                        "200": {"description": "The policy and why", **_json_body("PolicyResponse")},
+                        **_problem_responses(400, 401, 404, 415, 429),
+                    },
+                },
+            },
+            "/api/v1/error-reporting": {
+                "put": {
+                    "summary": "The end user's own error-reporting opt-in",
+                    "security": bearer,
+                    "requestBody": {"required": True, **_json_body("ErrorReportingBodyIn")},
+                    "responses": {
+                        "200": {"description": "The opt-in as stored", **_json_body("ErrorReportingResponse")},
+                        **_problem_responses(400, 401, 415, 429),
+                    },
                 }
             },
             "/api/v1/users/{user_id}/error-reporting": {
                 "put": {
-                    "summary": "The end user's own error-reporting opt-in",
+                    "summary": "The end user's own error-reporting opt-in (deprecated: the user ID is in the URL)",
+                    "deprecated": True,
                     "security": bearer,
                     "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                     "requestBody": {"required": True, **_json_body("ErrorReportingIn")},

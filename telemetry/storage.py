@@ -16,12 +16,13 @@ from django.db import connection
 from django.db.models import F
 
 from telemetry.models import (
-    CensusRecord,
     ErrorCodeDailyCount,
     ErrorReport,
     FederationPartnerDailyCount,
     IngestionCount,
     RecordReceipt,
+    ScrubbedDailyCount,
+    StagedCensusRecord,
     UsageDailySum,
     UsageRecord,
     utc_today,
@@ -31,7 +32,8 @@ from telemetry.vocabulary import Category
 
 # Per category, the record table and the columns its rows fill (telemetry/records.py).
 RECORD_TABLES = {
-    Category.CENSUS: (CensusRecord, CENSUS_COLUMNS),
+    # Census rows are staged; the maintenance moves them into CensusRecord (census unlinkability).
+    Category.CENSUS: (StagedCensusRecord, CENSUS_COLUMNS),
     Category.USAGE: (UsageRecord, USAGE_COLUMNS),
     Category.ERROR: (ErrorReport, ERROR_COLUMNS),
 }
@@ -50,7 +52,8 @@ LEDGER = CountTable(IngestionCount, ("day", "category", "client", "outcome", "re
 USAGE_SUMS = CountTable(UsageDailySum, ("pool_id", "day"), ("records", *USAGE_COUNTER_NAMES))
 FEDERATION_PARTNERS = CountTable(FederationPartnerDailyCount, ("day", "partner"), ("records",))
 ERROR_CODES = CountTable(ErrorCodeDailyCount, ("day", "error_code"), ("records",))
-COUNT_TABLES = (LEDGER, USAGE_SUMS, FEDERATION_PARTNERS, ERROR_CODES)
+SCRUBBED = CountTable(ScrubbedDailyCount, ("day",), ("replaced",))
+COUNT_TABLES = (LEDGER, USAGE_SUMS, FEDERATION_PARTNERS, ERROR_CODES, SCRUBBED)
 
 
 class Counts:

@@ -112,6 +112,8 @@ class AuditAction(models.TextChoices):
     CREATE_INGESTION_KEY = "create_ingestion_key", "Ingestion key created"
     REVOKE_INGESTION_KEY = "revoke_ingestion_key", "Ingestion key revoked"
     CREATE_PORTAL_USER = "create_portal_user", "Sign-in created"
+    ERASE_END_USER = "erase_end_user", "A user's data erased"
+    SET_ERASE_ON_OPT_OUT = "set_erase_on_opt_out", "Erasure on opt-out changed"
 
 
 # The audit actions that change what is collected: the dashboard marks them on its charts.

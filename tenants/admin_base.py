@@ -22,7 +22,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from telemetry.pseudonymize import hash_user_id, mask_pseudonym
+from telemetry.pseudonymize import KEY_ID_LENGTH, mask_pseudonym, user_pseudonyms
 from tenants.forms import FindUserForm, tenant_of_new_object
 from tenants.models import Tenant, is_tenant_scoped
 from tenants.scoping import admin_tenant_id, is_support, visible_tenant_ids
@@ -198,11 +198,13 @@ class StopCollectionConfirmationMixin:
 
 
 USER_HASH_VAR = "user_hash"
-PSEUDONYM_RE = re.compile(r"^[0-9a-f]{64}$")
+# One or more pseudonyms (one per hash key still in use), comma-separated: "<key id>:<hash>,...".
+_PSEUDONYM = rf"[0-9a-f]{{{KEY_ID_LENGTH}}}:[0-9a-f]{{64}}"
+PSEUDONYMS_RE = re.compile(rf"^{_PSEUDONYM}(?:,{_PSEUDONYM})*$")
 
 
 class LookedUpUserFilter(admin.ListFilter):
-    """The rows of one pseudonym (`?user_hash=<hex>`), the target of the find-user form.
+    """The rows of one user (`?user_hash=<pseudonyms>`), the target of the find-user form.
 
     It has no choices of its own: it appears in the sidebar only while in use, with a way back to
     everyone. Nothing but a pseudonym is ever accepted here, so no typed ID is looked up from a URL.
@@ -229,9 +231,9 @@ class LookedUpUserFilter(admin.ListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if not PSEUDONYM_RE.match(value):
+        if not PSEUDONYMS_RE.match(value):
             raise IncorrectLookupParameters("Not a pseudonym.")
-        return queryset.filter(user_hash=value)
+        return queryset.filter(user_hash__in=value.split(","))
 
     def choices(self, changelist):
         yield {
@@ -239,7 +241,8 @@ class LookedUpUserFilter(admin.ListFilter):
             "query_string": changelist.get_query_string(remove=[USER_HASH_VAR]),
             "display": "All users",
         }
-        yield {"selected": True, "query_string": changelist.get_query_string(), "display": mask_pseudonym(self.value())}
+        shown = mask_pseudonym(self.value().split(",")[0])
+        yield {"selected": True, "query_string": changelist.get_query_string(), "display": shown}
 
 
 class FindUserByIdMixin:
@@ -270,20 +273,20 @@ class FindUserByIdMixin:
         changelist_url = reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
         if request.method != "POST":
             return HttpResponseRedirect(changelist_url)
-        form = FindUserForm(request.POST)
+        form = FindUserForm(request.POST, viewer=request.user)
         if not form.is_valid():
             # The messages never repeat the input: it may be a user ID.
-            self.message_user(request, form.errors["user_id"][0], messages.ERROR)
+            self.message_user(request, next(iter(form.errors.values()))[0], messages.ERROR)
             return HttpResponseRedirect(changelist_url)
-        pseudonym = hash_user_id(form.cleaned_data["user_id"])
-        return HttpResponseRedirect(f"{changelist_url}?{urlencode({USER_HASH_VAR: pseudonym})}")
+        pseudonyms = user_pseudonyms(form.cleaned_data["user_id"], tenant_id=form.tenant_id())
+        return HttpResponseRedirect(f"{changelist_url}?{urlencode({USER_HASH_VAR: ','.join(pseudonyms)})}")
 
     def changelist_view(self, request, extra_context=None):
         looked_up = request.GET.get(USER_HASH_VAR, "")
         context = {
-            "find_user_form": FindUserForm(),
+            "find_user_form": FindUserForm(viewer=request.user),
             "find_user_url": reverse(f"admin:{self._url_name('find_user')}", current_app=self.admin_site.name),
-            "looked_up_user": mask_pseudonym(looked_up) if PSEUDONYM_RE.match(looked_up) else None,
+            "looked_up_user": mask_pseudonym(looked_up.split(",")[0]) if PSEUDONYMS_RE.match(looked_up) else None,
             "found_user_text": self.found_user_text,
             "no_user_text": self.no_user_text,
             "all_users_url": reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name),

@@ -33,8 +33,18 @@ def on_off_field(*, label: str, help_text: str) -> forms.TypedChoiceField:
 
 
 class FindUserForm(forms.Form):
-    """A user ID typed to be looked up by its keyed hash. Its errors never repeat the input."""
+    """A user ID typed to be looked up by its keyed hash. Its errors never repeat the input.
 
+    Pseudonyms are per tenant, so the ID is looked up in one tenant: a tenant admin's own, or the one
+    that support staff choose (the viewer sees several); never across tenants at once.
+    """
+
+    tenant = forms.ModelChoiceField(
+        label="Organization",
+        queryset=Tenant.objects.none(),
+        to_field_name="slug",
+        error_messages={"required": "Choose the organization the user belongs to."},
+    )
     user_id = forms.CharField(
         label="User ID",
         max_length=NAME,
@@ -45,6 +55,18 @@ class FindUserForm(forms.Form):
         # Browsers keep what is typed into text fields for autofill unless told not to.
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": 30}),
     )
+
+    def __init__(self, *args, viewer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.own_tenant_id = admin_tenant_id(viewer)
+        if self.own_tenant_id is not None:
+            del self.fields["tenant"]
+        else:
+            self.fields["tenant"].queryset = Tenant.objects.visible_to(viewer).order_by("name")
+        self.order_fields(["tenant", "user_id"])
+
+    def tenant_id(self) -> int:
+        return self.own_tenant_id if self.own_tenant_id is not None else self.cleaned_data["tenant"].pk
 
 
 def tenant_of_new_object(*, viewer, chosen: Tenant | None) -> Tenant | None:

@@ -6,6 +6,8 @@ from django.db.models import Q
 
 from telemetry.names import SLUG_MAX_LENGTH
 from telemetry.policy import COMMAND_ACTOR_PREFIX, TenantPolicy, audit_sentence
+from telemetry.pseudonymize import PSEUDONYM_LENGTH, mask_pseudonym
+from telemetry.records import RETENTION_BOUNDS, RETENTION_DEFAULT_DAYS
 from telemetry.vocabulary import AuditAction, ScopeKind, scope_identity
 from tenants.scoping import Role, visible_tenant_ids
 
@@ -46,12 +48,25 @@ class Tenant(models.Model):
     disable_automatic_send_tracing = models.BooleanField(default=False)
     # Windows Error Reporting (Watson): governs Windows crash uploads from the Meetings App.
     watson_enabled = models.BooleanField(default=True)
+    # Retention (lifecycle.md): how many days a record is kept after its day; Skype for Business
+    # Server's KeepCallDetailForDays / KeepErrorReportForDays bounds.
+    usage_retention_days = models.PositiveSmallIntegerField(default=RETENTION_DEFAULT_DAYS)
+    error_report_retention_days = models.PositiveSmallIntegerField(default=RETENTION_DEFAULT_DAYS)
+    # Whether an end user's opt-out through their client erases their stored error reports at once.
+    erase_error_reports_on_opt_out = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(usage_retention_days__range=RETENTION_BOUNDS)
+                & Q(error_report_retention_days__range=RETENTION_BOUNDS),
+                name="tenant_retention_within_bounds",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -153,7 +168,7 @@ class EndUser(models.Model):
     """A user of the service, known only by the keyed hash of their user ID, and their own opt-in."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="end_users")
-    user_hash = models.CharField(max_length=64)
+    user_hash = models.CharField(max_length=PSEUDONYM_LENGTH)
     error_reporting_opted_in = models.BooleanField(default=False)
     opt_in_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -167,7 +182,7 @@ class EndUser(models.Model):
         indexes = [models.Index(fields=["tenant", "-id"], name="end_user_tenant_newest")]
 
     def __str__(self) -> str:
-        return f"user {self.user_hash[:8]}…"
+        return f"user {mask_pseudonym(self.user_hash)}"
 
 
 class IngestionKey(models.Model):

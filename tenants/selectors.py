@@ -4,7 +4,7 @@ from django.http import Http404
 
 from telemetry.names import is_slug
 from telemetry.policy import MeetingUxSetting, resolve_meeting_ux
-from telemetry.pseudonymize import hash_user_id
+from telemetry.pseudonymize import user_pseudonyms
 from telemetry.vocabulary import ScopeKind
 from tenants.models import EndUser, Pool, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
@@ -79,8 +79,9 @@ def meeting_ux_stopping_pools(*, tenant: Tenant, identity: str, new_value: bool 
 
 
 def end_user_find(*, tenant: Tenant, user_id: str) -> EndUser | None:
-    """Find an end user by their typed user ID: the ID is hashed and the hash looked up."""
-    return EndUser.objects.filter(tenant=tenant, user_hash=hash_user_id(user_id)).first()
+    """Find an end user by their typed user ID: the ID is hashed (under every key still in use) and the
+    hashes looked up."""
+    return EndUser.objects.filter(tenant=tenant, user_hash__in=user_pseudonyms(user_id, tenant_id=tenant.pk)).first()
 
 
 SCOPE_ORDER = {ScopeKind.GLOBAL: 0, ScopeKind.SITE: 1, ScopeKind.SERVICE: 2}

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from telemetry.names import fqdn_key, is_fqdn, is_slug
 from telemetry.policy import COMMAND_ACTOR_PREFIX
-from telemetry.pseudonymize import hash_user_id
+from telemetry.pseudonymize import SHOWN_HASH_LENGTH, pseudonym_hash, user_pseudonyms
 from telemetry.vocabulary import AuditAction, ScopeKind, parse_identity, scope_identity, service_identity, site_identity
+from tenants.locks import policy_lock
 from tenants.models import (
     AuditLogEntry,
     EndUser,
@@ -76,8 +77,8 @@ def _audit(
     action: AuditAction,
     target: str,
     field: str = "",
-    old: bool | str | None = None,
-    new: bool | str | None = None,
+    old: bool | str | dict | None = None,
+    new: bool | str | dict | None = None,
 ) -> AuditLogEntry:
     """The audit entry of a change, in the caller's transaction; values keep their types."""
     return AuditLogEntry.objects.create(
@@ -197,12 +198,20 @@ CLIENT_POLICY = TenantSetting(
 WATSON = TenantSetting(
     field="watson_enabled", action=AuditAction.SET_WATSON, target="WindowsErrorReporting", name="WatsonEnabled"
 )
+# Set-CsRetention -EraseErrorReportsOnOptOut (lifecycle.md): an opt-out erases the user's error reports.
+ERASE_ON_OPT_OUT = TenantSetting(
+    field="erase_error_reports_on_opt_out",
+    action=AuditAction.SET_ERASE_ON_OPT_OUT,
+    target="Retention",
+    name="EraseErrorReportsOnOptOut",
+)
 
 
 @transaction.atomic
 def tenant_setting_set(*, tenant: Tenant, setting: TenantSetting, value: bool, actor: Actor) -> Tenant:
     """Set one organization-wide setting; audited when it changes. The row is locked, so two admins
     changing it at once are audited in order, each with the value the other left."""
+    policy_lock(tenant_id=tenant.pk, shared=False)
     tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
     old = getattr(tenant, setting.field)
     if old != value:
@@ -267,6 +276,7 @@ def web_service_configuration_set(
     *, tenant: Tenant, scope: Scope, meeting_ux_enable_telemetry: bool, actor: Actor
 ) -> WebServiceConfiguration:
     """Set-CsWebServiceConfiguration -Identity <scope> -MeetingUxEnableTelemetry; creates the scope if missing."""
+    policy_lock(tenant_id=tenant.pk, shared=False)
     configuration = WebServiceConfiguration.objects.select_for_update().filter(tenant=tenant, **scope.lookup()).first()
     if configuration is None:
         old, action = None, AuditAction.CREATE_WEB_SERVICE_CONFIGURATION
@@ -295,6 +305,7 @@ def web_service_configuration_set(
 def web_service_configuration_remove(*, tenant: Tenant, scope: Scope, actor: Actor) -> None:
     if scope.kind == ScopeKind.GLOBAL:
         raise PortalError(GLOBAL_NOT_REMOVABLE)
+    policy_lock(tenant_id=tenant.pk, shared=False)
     configuration = WebServiceConfiguration.objects.filter(tenant=tenant, **scope.lookup()).first()
     if configuration is None:
         raise PortalError(CONFIGURATION_MISSING.format(tenant=tenant.slug, identity=scope.identity))
@@ -408,11 +419,44 @@ def portal_user_create(*, username: str, password: str, role: str, tenant: Tenan
 def end_user_set_error_reporting(*, tenant: Tenant, user_id: str, opted_in: bool) -> EndUser:
     """The end user's own opt-in, as their client sends it. Creates the user on first use.
 
-    Only the keyed hash of the user ID is stored. Not audited: it is the user's choice, not a policy.
+    Only the keyed hash of the user ID is stored. A row made under a previous hash key is found and
+    re-keyed to the current one. Serialized with the tenant's batches (tenants/locks.py): a batch in
+    flight is decided under the opt-in it read. Not audited: it is the user's choice, not a policy.
     """
-    end_user, _ = EndUser.objects.select_for_update().get_or_create(tenant=tenant, user_hash=hash_user_id(user_id))
+    policy_lock(tenant_id=tenant.pk, shared=False)
+    pseudonyms = user_pseudonyms(user_id, tenant_id=tenant.pk)
+    end_user = EndUser.objects.select_for_update().filter(tenant=tenant, user_hash__in=pseudonyms).first()
+    if end_user is None:
+        end_user = EndUser.objects.create(tenant=tenant, user_hash=pseudonyms[0])
+    fields = []
+    if end_user.user_hash != pseudonyms[0]:
+        end_user.user_hash = pseudonyms[0]
+        fields.append("user_hash")
     if end_user.error_reporting_opted_in != opted_in or end_user.opt_in_changed_at is None:
         end_user.error_reporting_opted_in = opted_in
         end_user.opt_in_changed_at = timezone.now()
-        end_user.save(update_fields=["error_reporting_opted_in", "opt_in_changed_at"])
+        fields += ["error_reporting_opted_in", "opt_in_changed_at"]
+    if fields:
+        end_user.save(update_fields=fields)
     return end_user
+
+
+def end_user_delete(*, tenant: Tenant, pseudonyms: list[str]) -> int:
+    """Remove a user's opt-in row (an erasure, in the caller's transaction); how many rows went."""
+    deleted, _ = EndUser.objects.filter(tenant=tenant, user_hash__in=pseudonyms).delete()
+    return deleted
+
+
+CLIENT_ACTOR = Actor(label="client")
+
+
+def erasure_receipt_write(*, tenant: Tenant, actor: Actor, pseudonym: str, removed: dict[str, int]) -> AuditLogEntry:
+    """The receipt of an erasure, in the caller's transaction: who, when, the first characters of the
+    pseudonym's hash (never the typed ID, never the whole pseudonym) and how many rows of each table."""
+    return _audit(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.ERASE_END_USER,
+        target=f"user {pseudonym_hash(pseudonym)[:SHOWN_HASH_LENGTH]}",
+        new=removed,
+    )

@@ -42,14 +42,14 @@ def error_report_create(*, tenant, pool, user_id="amos.marble", error_code="E-10
         day=day,
         timestamp=datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC),
         client=Client.DESKTOP,
-        user_hash=hash_user_id(user_id),
+        user_hash=hash_user_id(user_id, tenant_id=tenant.pk),
         message_direction=ErrorReport.Direction.OUTGOING,
         conversation_state="connected",
         conversation_thread_id=thread,
         error_code=error_code,
         error_log="timeout",
         ip_network="203.0.113.0/24",
-        sip_uri_hash=hash_sip_uri(f"sip:{user_id}@example.com"),
+        sip_uri_hash=hash_sip_uri(f"sip:{user_id}@example.com", tenant_id=tenant.pk),
     )
 
 

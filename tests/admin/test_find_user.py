@@ -1,7 +1,7 @@
 """People find a user by typing their user ID into a POST form: the ID is hashed on arrival and never
 reaches a URL (access logs, browser history), a page, or a GET search."""
 
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 from django.test import Client
@@ -16,9 +16,11 @@ END_USERS = "tenants_enduser"
 ERROR_REPORTS = "telemetry_errorreport"
 
 
-def find(client, name, user_id):
-    """Type `user_id` into the find-user form of a change list and follow the redirect."""
-    return client.post(reverse(f"admin:{name}_find_user"), {"user_id": user_id}, follow=True)
+def find(client, name, user_id, *, tenant=None):
+    """Type `user_id` into the find-user form of a change list and follow the redirect. Those who see
+    several organizations choose one (`tenant`): pseudonyms are per organization."""
+    data = {"user_id": user_id, **({"tenant": tenant.slug} if tenant is not None else {})}
+    return client.post(reverse(f"admin:{name}_find_user"), data, follow=True)
 
 
 def listed(response):
@@ -47,7 +49,9 @@ def test_a_tenant_admin_finds_an_end_user_by_the_typed_id_without_it_reaching_a_
     client.force_login(hamlet)
     response = client.post(reverse(f"admin:{END_USERS}_find_user"), {"user_id": f"  {TYPED_ID} "})
     assert response.status_code == 302
-    assert response["Location"] == reverse(f"admin:{END_USERS}_changelist") + f"?user_hash={amos.user_hash}"
+    assert response["Location"] == reverse(f"admin:{END_USERS}_changelist") + "?" + urlencode(
+        {"user_hash": amos.user_hash}
+    )
     followed = find(client, END_USERS, f"  {TYPED_ID} ")
     assert listed(followed) == [amos]
     body = followed.content.decode()
@@ -88,14 +92,14 @@ def test_support_staff_find_the_error_reports_of_a_user(client, iago, contoso_wo
     other = error_report_create(tenant=contoso_world.tenant, pool=contoso_world.pool, user_id="bea@contoso.com")
     mine = error_report_create(tenant=contoso_world.tenant, pool=contoso_world.pool, user_id="amos@contoso.com")
     client.force_login(iago)
-    response = find(client, ERROR_REPORTS, "AMOS@contoso.com")
+    response = find(client, ERROR_REPORTS, "AMOS@contoso.com", tenant=contoso_world.tenant)
     assert set(listed(response)) == {contoso_world.error_report, mine}
     assert other not in listed(response)
     body = response.content.decode()
     assert "Showing the error reports of the user you looked up:" in body
     assert "estimate" not in body
     assert_nowhere(response, "AMOS@contoso.com")
-    nobody = find(client, ERROR_REPORTS, "nobody@contoso.com")
+    nobody = find(client, ERROR_REPORTS, "nobody@contoso.com", tenant=contoso_world.tenant)
     assert listed(nobody) == []
     assert "No error reports from a user with that ID." in nobody.content.decode()
 
@@ -132,7 +136,7 @@ def test_only_a_pseudonym_is_accepted_in_the_url(client, hamlet, amos):
     refused = client.get(url, {"user_hash": "amos.marble@contoso.com"})
     assert refused.status_code == 302
     assert refused["Location"].endswith("?e=1")
-    found = client.get(url, {"user_hash": hash_user_id(TYPED_ID)})
+    found = client.get(url, {"user_hash": hash_user_id(TYPED_ID, tenant_id=amos.tenant_id)})
     assert listed(found) == [amos]
 
 
@@ -149,3 +153,19 @@ def test_the_looked_up_user_survives_the_other_filters_and_their_counts(client, 
     assert listed(counted) == [amos]
     opted_out = client.get(url, {"user_hash": amos.user_hash, "error_reporting_opted_in__exact": "0"})
     assert listed(opted_out) == []
+
+
+def test_support_staff_must_choose_the_organization_and_find_only_its_user(client, iago, contoso_world, fabrikam_world):
+    """The same user ID in two organizations has unrelated pseudonyms: a look-up is in one of them."""
+    theirs = error_report_create(tenant=fabrikam_world.tenant, pool=fabrikam_world.pool, user_id="amos@contoso.com")
+    mine = error_report_create(tenant=contoso_world.tenant, pool=contoso_world.pool, user_id="amos@contoso.com")
+    client.force_login(iago)
+
+    unchosen = client.post(reverse(f"admin:{ERROR_REPORTS}_find_user"), {"user_id": "amos@contoso.com"}, follow=True)
+    assert "Choose the organization the user belongs to." in unchosen.content.decode()
+    assert "looked-up-user" not in unchosen.content.decode()
+
+    found = listed(find(client, ERROR_REPORTS, "amos@contoso.com", tenant=contoso_world.tenant))
+    assert mine in found
+    assert theirs not in found
+    assert mine.user_hash != theirs.user_hash

@@ -2,7 +2,8 @@
 
 import json
 
-from telemetry.models import IngestionCount
+from telemetry.maintenance import census_move_staged
+from telemetry.models import CensusRecord, IngestionCount
 
 TELEMETRY_URL = "/api/v1/telemetry"
 
@@ -33,3 +34,10 @@ def assert_problem(response, status: int, *, detail: str | None = None) -> dict:
     if detail is not None:
         assert body["detail"] == detail
     return body
+
+
+def stored_census():
+    """The census rows batches stored, moved into the census table as the maintenance moves them
+    (census rows are staged first: lifecycle.md, "Census unlinkability")."""
+    census_move_staged()
+    return CensusRecord.objects

@@ -132,6 +132,7 @@ def test_openapi_is_served_and_validates_the_example_of_api_md(client, db):
     assert set(document["paths"]) == {
         "/api/v1/telemetry",
         "/api/v1/policy",
+        "/api/v1/error-reporting",
         "/api/v1/users/{user_id}/error-reporting",
     }
     schemas = document["components"]["schemas"]

@@ -7,11 +7,11 @@ import pytest
 from django.db import DatabaseError
 
 from telemetry import storage
-from telemetry.models import CensusRecord, ErrorReport, IngestionCount, RecordReceipt, UsageDailySum, UsageRecord
+from telemetry.models import ErrorReport, IngestionCount, RecordReceipt, UsageDailySum, UsageRecord
 from telemetry.schemas import MAX_BODY_BYTES, MAX_RECORDS
 from tenants import services
 from tests.conftest import COMMAND_ACTOR
-from tests.telemetry.client_api import TELEMETRY_URL, assert_problem, ledger_rows, post_batch
+from tests.telemetry.client_api import TELEMETRY_URL, assert_problem, ledger_rows, post_batch, stored_census
 from tests.telemetry.factories import DAY, census, error, usage
 
 # (record, reason, pointers)
@@ -124,7 +124,7 @@ def test_unknown_category_and_client_and_missing_timestamp_count_as_unknown_toda
 def assert_nothing_happened():
     assert not RecordReceipt.objects.exists()
     assert not IngestionCount.objects.exists()
-    assert not CensusRecord.objects.exists()
+    assert not stored_census().exists()
 
 
 def test_no_key_is_401(client, contoso, contoso_key):
@@ -257,7 +257,7 @@ def test_rate_limit_is_429_with_retry_after_and_per_tenant(client, settings, con
     problem = assert_problem(response, 429)
     assert 1 <= int(response["Retry-After"]) <= 60
     assert problem["detail"] == f"The tenant's rate limit is reached; retry in {response['Retry-After']} seconds."
-    assert CensusRecord.objects.count() == 3
+    assert stored_census().count() == 3
     # Another tenant has its own window.
     assert post_batch(client, fabrikam_key, [census()]).status_code == 200
 
@@ -302,7 +302,7 @@ def test_a_storage_failure_stores_nothing_and_answers_503(
     assert problem["type"] == "urn:telemetry-portal:problem:storage-unavailable"
     assert not RecordReceipt.objects.exists()
     assert not IngestionCount.objects.exists()
-    assert (CensusRecord.objects.count(), UsageRecord.objects.count(), ErrorReport.objects.count()) == (0, 0, 0)
+    assert (stored_census().count(), UsageRecord.objects.count(), ErrorReport.objects.count()) == (0, 0, 0)
     assert not UsageDailySum.objects.exists()
 
     monkeypatch.setattr(storage_class, failing, original)
@@ -318,7 +318,7 @@ def test_a_lone_surrogate_is_rejected_not_stored(client, contoso, contoso_key):
 
     assert answer["results"][0]["status"] == "rejected"
     assert answer["results"][0]["reason"].startswith("app_name: Input should be a valid string")
-    assert not CensusRecord.objects.exists()
+    assert not stored_census().exists()
 
 
 @pytest.mark.parametrize(
@@ -342,7 +342,7 @@ def test_a_timestamp_that_is_not_rfc_3339_or_out_of_range_is_rejected(client, co
 def test_timestamps_are_stored_in_utc_with_their_utc_day(client, contoso, contoso_key):
     post_batch(client, contoso_key, [census(timestamp="2026-11-20t23:30:00.123456789-02:00")])
 
-    record = CensusRecord.objects.get()
+    record = stored_census().get()
     assert record.timestamp == dt.datetime(2026, 11, 21, 1, 30, 0, 123456, tzinfo=dt.UTC)
     assert record.day == dt.date(2026, 11, 21)
 

@@ -5,7 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telemetry.models import CensusRecord, ErrorReport, IngestionCount, RecordReceipt, UsageRecord
+from telemetry.models import ErrorReport, IngestionCount, RecordReceipt, StagedCensusRecord, UsageRecord
 from tests.telemetry.client_api import post_batch
 from tests.telemetry.factories import census, error, usage
 
@@ -48,7 +48,7 @@ records = st.one_of(mutated_records(), json_values)
 )
 @given(batch=st.lists(records, max_size=8), as_text=st.booleans(), junk=st.binary(max_size=30))
 def test_hostile_batches_never_fail_the_server(client, contoso, contoso_pool, contoso_key, batch, as_text, junk):
-    before = {model: model.objects.count() for model in (CensusRecord, UsageRecord, ErrorReport, RecordReceipt)}
+    before = {model: model.objects.count() for model in (StagedCensusRecord, UsageRecord, ErrorReport, RecordReceipt)}
     body = json.dumps({"records": batch}) if as_text else junk
 
     response = post_batch(client, contoso_key, body=body)
@@ -62,6 +62,6 @@ def test_hostile_batches_never_fail_the_server(client, contoso, contoso_pool, co
     assert len(answer["results"]) == len(batch)
     kept = answer["accepted"] + answer["dropped"]
     assert stored[RecordReceipt] == kept
-    assert sum(stored[model] for model in (CensusRecord, UsageRecord, ErrorReport)) == answer["accepted"]
+    assert sum(stored[model] for model in (StagedCensusRecord, UsageRecord, ErrorReport)) == answer["accepted"]
     assert answer["accepted"] + answer["dropped"] + answer["rejected"] + answer["duplicates"] == len(batch)
     assert IngestionCount.objects.filter(tenant=contoso).exists() or not batch

@@ -10,20 +10,42 @@ from telemetry.pseudonymize import (
     hash_census_user_id,
     hash_sip_uri,
     hash_user_id,
+    known_keys,
     mask_pseudonym,
+    pseudonym_hash,
     truncate_ip,
+    user_pseudonyms,
 )
 
 KEY = "an-independent-test-key"
+TENANT = 7
+OTHER_TENANT = 8
 
 
 @pytest.fixture(autouse=True)
 def _hash_key(settings):
     settings.TELEMETRY_HASH_KEY = KEY
+    settings.TELEMETRY_PREVIOUS_HASH_KEYS = []
 
 
-def independent_hmac(domain: bytes, value: str, key: str = KEY) -> str:
-    return hmac.new(key.encode(), domain + value.encode(), hashlib.sha256).hexdigest()
+def independent_key_id(key: str = KEY) -> str:
+    return hmac.new(key.encode(), b"key-id\x00", hashlib.sha256).hexdigest()[:6]
+
+
+def independent_hmac(domain: bytes, value: str, key: str = KEY, tenant_id: int | None = TENANT) -> str:
+    """The pseudonym computed here from the README's rules, not by the code under test."""
+    secret = key.encode()
+    if tenant_id is not None:
+        secret = hmac.new(secret, b"tenant-key\x00" + str(tenant_id).encode(), hashlib.sha256).digest()
+    return f"{independent_key_id(key)}:{hmac.new(secret, domain + value.encode(), hashlib.sha256).hexdigest()}"
+
+
+def user(value: str, **kwargs) -> str:
+    return hash_user_id(value, tenant_id=TENANT, **kwargs)
+
+
+def sip(value: str, **kwargs) -> str:
+    return hash_sip_uri(value, tenant_id=TENANT, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -37,11 +59,18 @@ def independent_hmac(domain: bytes, value: str, key: str = KEY) -> str:
     ],
 )
 def test_user_id_spellings_of_one_user_share_a_pseudonym(spelling, canonical):
-    assert hash_user_id(spelling) == hash_user_id(canonical)
+    assert user(spelling) == user(canonical)
 
 
 def test_different_users_get_different_pseudonyms():
-    assert hash_user_id("amosmarble") != hash_user_id("amos.marble")
+    assert user("amosmarble") != user("amos.marble")
+
+
+def test_the_same_user_in_two_tenants_gets_unrelated_pseudonyms():
+    here, there = user("amosmarble"), hash_user_id("amosmarble", tenant_id=OTHER_TENANT)
+    assert here != there
+    assert pseudonym_hash(here)[:8] != pseudonym_hash(there)[:8]
+    assert sip("sip:amos@contoso.com") != hash_sip_uri("sip:amos@contoso.com", tenant_id=OTHER_TENANT)
 
 
 @pytest.mark.parametrize(
@@ -51,54 +80,60 @@ def test_different_users_get_different_pseudonyms():
         "sip:amos.marble@contoso.com",
         " amos.marble@CONTOSO.com ",
         "Sip:AMOS.marble@contoso.com",
+        "sips:amos.marble@contoso.com",  # SIPS is the same address, reached over TLS
     ],
 )
 def test_sip_uri_spellings_of_one_address_share_a_pseudonym(spelling):
-    assert hash_sip_uri(spelling) == hash_sip_uri("amos.marble@contoso.com")
+    assert sip(spelling) == sip("amos.marble@contoso.com")
 
 
 def test_only_a_leading_sip_scheme_is_removed():
-    assert hash_sip_uri("amos.sip:marble@contoso.com") != hash_sip_uri("amos.marble@contoso.com")
-    assert hash_sip_uri("sips:amos.marble@contoso.com") != hash_sip_uri("amos.marble@contoso.com")
+    assert sip("amos.sip:marble@contoso.com") != sip("amos.marble@contoso.com")
 
 
 def test_the_hashes_equal_an_independently_computed_hmac():
-    assert hash_user_id(" AmosMarble ") == independent_hmac(b"user-id\x00", "amosmarble")
-    assert hash_sip_uri("SIP:Amos@Contoso.com") == independent_hmac(b"sip-uri\x00", "amos@contoso.com")
-    assert hash_census_user_id("ABCDEF0123") == independent_hmac(b"census-user-id\x00", "abcdef0123")
+    assert user(" AmosMarble ") == independent_hmac(b"user-id\x00", "amosmarble")
+    assert sip("SIP:Amos@Contoso.com") == independent_hmac(b"sip-uri\x00", "amos@contoso.com")
+    # Census names no tenant: its pseudonyms are installation-wide.
+    assert hash_census_user_id("ABCDEF0123") == independent_hmac(b"census-user-id\x00", "abcdef0123", tenant_id=None)
     # Keyed: not the plain hash that anyone could compute from a guessed user name.
-    assert hash_user_id("amosmarble") != hashlib.sha256(b"amosmarble").hexdigest()
+    assert pseudonym_hash(user("amosmarble")) != hashlib.sha256(b"amosmarble").hexdigest()
 
 
 def test_the_three_kinds_are_hashed_in_separate_domains():
     value = "amos.marble@contoso.com"
-    pseudonyms = {hash_user_id(value), hash_sip_uri(value), hash_census_user_id(value)}
+    pseudonyms = {user(value), sip(value), hash_census_user_id(value)}
     assert len(pseudonyms) == 3
 
 
-def test_a_different_key_gives_a_different_pseudonym(settings):
-    before = hash_user_id("amosmarble")
-    assert hash_user_id("amosmarble", key="another-key") == independent_hmac(
-        b"user-id\x00", "amosmarble", "another-key"
-    )
-    assert hash_user_id("amosmarble", key="another-key") != before
+def test_a_rotated_key_makes_new_pseudonyms_and_still_finds_the_old_ones(settings):
+    before = user("amosmarble")
     settings.TELEMETRY_HASH_KEY = "rotated-key"
-    assert hash_user_id("amosmarble") != before
-    assert hash_census_user_id("abc") == independent_hmac(b"census-user-id\x00", "abc", "rotated-key")
+    settings.TELEMETRY_PREVIOUS_HASH_KEYS = [KEY]
+
+    after = user("amosmarble")
+    assert after == independent_hmac(b"user-id\x00", "amosmarble", "rotated-key")
+    assert after.split(":")[0] == independent_key_id("rotated-key") != before.split(":")[0]
+    # New records use the new key; look-ups find both until the old records expire.
+    assert user_pseudonyms("amosmarble", tenant_id=TENANT) == [after, before]
+    assert [key.id for key in known_keys()] == [independent_key_id("rotated-key"), independent_key_id(KEY)]
+    assert hash_census_user_id("abc") == independent_hmac(b"census-user-id\x00", "abc", "rotated-key", None)
 
 
 @pytest.mark.parametrize(
-    ("pseudonymize", "domain", "value"),
+    ("pseudonymize", "domain", "value", "tenant_id"),
     [
-        (hash_user_id, b"user-id\x00", "amosmarble"),
-        (hash_sip_uri, b"sip-uri\x00", "amos.marble@contoso.com"),
-        (hash_census_user_id, b"census-user-id\x00", "e296d735-4f36-4e18-7c3b-52e1a02a0164"),
+        (user, b"user-id\x00", "amosmarble", TENANT),
+        (sip, b"sip-uri\x00", "amos.marble@contoso.com", TENANT),
+        (hash_census_user_id, b"census-user-id\x00", "e296d735-4f36-4e18-7c3b-52e1a02a0164", None),
     ],
 )
-def test_a_pseudonym_is_64_lowercase_hex_digits_of_the_keyed_hash(pseudonymize, domain, value):
+def test_a_pseudonym_is_its_key_id_and_64_lowercase_hex_digits_of_the_keyed_hash(
+    pseudonymize, domain, value, tenant_id
+):
     pseudonym = pseudonymize(value)
-    assert re.fullmatch(r"[0-9a-f]{64}", pseudonym)
-    assert pseudonym == independent_hmac(domain, value)
+    assert re.fullmatch(r"[0-9a-f]{6}:[0-9a-f]{64}", pseudonym)
+    assert pseudonym == independent_hmac(domain, value, tenant_id=tenant_id)
 
 
 @pytest.mark.parametrize(
@@ -111,6 +146,10 @@ def test_a_pseudonym_is_64_lowercase_hex_digits_of_the_keyed_hash(pseudonymize, 
         ("2001:DB8:ABCD:FFFF::1", "2001:db8:abcd::/48"),
         ("::1", "::/48"),
         ("::ffff:203.0.113.7", "203.0.113.0/24"),  # IPv4-mapped counts as IPv4
+        ("2002:cb00:7107::1", "203.0.113.0/24"),  # 6to4 carries 203.0.113.7 in bits 16-48
+        ("2002:cb00:7107:abcd::1", "203.0.113.0/24"),
+        ("2001:0:4136:e378:8000:63bf:34ff:fff8", "203.0.0.0/24"),  # Teredo: the client 203.0.0.7, not the server
+        ("64:ff9b::203.0.113.7", "203.0.113.0/24"),  # NAT64 well-known prefix
         ("fe80::1%eth0", "fe80::/48"),
     ],
 )
@@ -127,6 +166,7 @@ def test_truncate_ip_rejects_what_is_not_an_address(address):
 
 
 def test_mask_pseudonym():
-    pseudonym = hash_user_id("amosmarble")
-    assert mask_pseudonym(pseudonym) == pseudonym[:8] + "…"
+    pseudonym = user("amosmarble")
+    assert mask_pseudonym(pseudonym) == pseudonym_hash(pseudonym)[:8] + "…"
+    assert pseudonym.split(":")[0] not in mask_pseudonym(pseudonym)
     assert mask_pseudonym("") == ""

@@ -9,6 +9,7 @@ from telemetry.models import CensusRecord, ErrorReport, IngestionCount, RecordRe
 from telemetry.services import ingest_batch
 from tenants import services
 from tests.conftest import COMMAND_ACTOR
+from tests.telemetry.client_api import stored_census
 from tests.telemetry.factories import census, error, usage
 
 
@@ -31,7 +32,7 @@ def test_mixed_batch_is_decided_stored_and_counted(contoso, contoso_pool):
     assert [(error.pointer, error.detail) for error in result.errors] == [
         ("/records/4/pool", "is not a pool of this tenant")
     ]
-    assert (CensusRecord.objects.count(), UsageRecord.objects.count(), ErrorReport.objects.count()) == (1, 1, 1)
+    assert (stored_census().count(), UsageRecord.objects.count(), ErrorReport.objects.count()) == (1, 1, 1)
     assert RecordReceipt.objects.filter(tenant=contoso).count() == 4
     assert ledger(contoso) == {
         ("census", "desktop", "accepted", ""): 1,
@@ -61,7 +62,7 @@ def test_the_same_ids_again_are_duplicates_counted_once(contoso, contoso_pool):
     again = ingest_batch(tenant=contoso, records=batch)
 
     assert again.duplicates == 3
-    assert (CensusRecord.objects.count(), UsageRecord.objects.count()) == (1, 1)
+    assert (stored_census().count(), UsageRecord.objects.count()) == (1, 1)
     assert ledger(contoso)[("usage", "desktop", "accepted", "")] == 1
     assert ledger(contoso)[("usage", "desktop", "duplicate", "")] == 1
 
@@ -117,7 +118,7 @@ def test_census_rows_get_random_ids_unrelated_to_their_order_of_arrival(contoso)
             records=[census(timestamp=f"2026-11-20T09:{batch:02d}:{second:02d}Z") for second in range(20)],
         )
 
-    ids = list(CensusRecord.objects.order_by("timestamp").values_list("id", flat=True))
+    ids = list(stored_census().order_by("timestamp").values_list("id", flat=True))
     assert len(set(ids)) == 60
     assert {record_id.version for record_id in ids} == {4}
     # A sequence, or a time-ordered UUID, would sort as the rows were written.

@@ -261,7 +261,7 @@ def test_portal_user_create_rejects_a_weak_password(db):
 def test_end_user_opt_in_stores_only_the_keyed_hash(contoso, fabrikam):
     user_id = "Amos.Marble@contoso.com"
     end_user = services.end_user_set_error_reporting(tenant=contoso, user_id=user_id, opted_in=True)
-    assert end_user.user_hash == hash_user_id(user_id)
+    assert end_user.user_hash == hash_user_id(user_id, tenant_id=contoso.pk)
     assert end_user.opt_in_changed_at is not None
     again = services.end_user_set_error_reporting(tenant=contoso, user_id=" amos.marble@CONTOSO.com", opted_in=False)
     assert again.pk == end_user.pk
