@@ -50,6 +50,8 @@ TELEMETRY_PREVIOUS_HASH_KEYS = env.list("TELEMETRY_PREVIOUS_HASH_KEYS", default=
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Under /api/ and /portal/api/ a CSRF refusal is a problem like every other answer there (api.md).
+CSRF_FAILURE_VIEW = "telemetry.problems.csrf_failure"
 
 TELEMETRY_RATE_LIMIT = env.int("TELEMETRY_RATE_LIMIT", default=6000)
 # Census names no tenant, so its retention is the installation's (lifecycle.md): 1 to 2562 days.
@@ -73,6 +75,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The headers every answer carries come from the outermost middleware, so that an answer given
+    # early by an inner one (the NUL refusal below, a static file) carries them too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Early: a NUL in the address is refused before anything can pass it to the database.
     "portal.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,8 +87,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins.
     "axes.middleware.AxesMiddleware",
 ]

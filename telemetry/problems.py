@@ -1,6 +1,7 @@
 """RFC 9457 problem details: how every error of the JSON API answers (application/problem+json)."""
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.views import csrf
 
 from telemetry.schemas import FieldError, Problem
 
@@ -121,3 +122,19 @@ def server_error(*, quiet: bool = False) -> HttpResponse:
         detail="The server could not answer this request.",
         quiet=quiet,
     )
+
+
+CSRF_FAILED = (
+    "A portal session's request that changes something must carry its CSRF token; "
+    "telemetry clients authenticate with their ingestion key instead."
+)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: a problem under the API prefixes, Django's page elsewhere.
+
+    Quiet, and the reason left out of the detail: the refused path may hold a user ID, and a reason
+    may quote the request's Origin or Referer."""
+    if is_api_path(request.path):
+        return problem(status=403, kind="csrf-failed", title="Forbidden", detail=CSRF_FAILED, quiet=True)
+    return csrf.csrf_failure(request, reason=reason)
