@@ -324,9 +324,22 @@ def stored_rows(batches: list[list[dict]]) -> dict[str, list[tuple]]:
             else:
                 rows["error"].append(
                     (
-                        *(1, 1, uuid.UUID(r["id"]), day, timestamp, r["client"], hash_user_id(r["user_id"])),
+                        *(
+                            1,
+                            1,
+                            uuid.UUID(r["id"]),
+                            day,
+                            timestamp,
+                            r["client"],
+                            hash_user_id(r["user_id"], tenant_id=1),
+                        ),
                         *(r["message_direction"], r["conversation_state"], r["conversation_thread_id"]),
-                        *(r["error_code"], r["error_log"], truncate_ip(r["ip_address"]), hash_sip_uri(r["sip_uri"])),
+                        *(
+                            r["error_code"],
+                            r["error_log"],
+                            truncate_ip(r["ip_address"]),
+                            hash_sip_uri(r["sip_uri"], tenant_id=1),
+                        ),
                         *("", False),
                     )
                 )

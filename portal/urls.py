@@ -3,15 +3,22 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from telemetry import dashboard
+from telemetry import dashboard, erasure_views
+from telemetry.datasheet_views import datasheet_csv_view, datasheet_json_view, datasheet_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/dashboard/", dashboard.dashboard_view, name="dashboard"),
     path("portal/dashboard/export.csv", dashboard.dashboard_export_view, name="dashboard_export"),
+    path("portal/datasheet/", datasheet_view, name="datasheet"),
+    path("portal/datasheet/export.csv", datasheet_csv_view, name="datasheet_export_csv"),
+    path("portal/datasheet/export.json", datasheet_json_view, name="datasheet_export_json"),
+    path("portal/erase/", erasure_views.erase_view, name="erase_end_user"),
     path("", include("telemetry.urls")),
 ]
 
 # Problems for API paths (api.md: every API error is application/problem+json), pages elsewhere.
+handler400 = "telemetry.api.bad_request"
+handler403 = "telemetry.api.permission_denied"
 handler404 = "telemetry.api.page_not_found"
 handler500 = "telemetry.api.server_error"

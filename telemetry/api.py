@@ -12,6 +12,7 @@ import logging
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
@@ -243,6 +244,7 @@ def openapi_show(request: HttpRequest) -> HttpResponse:
     return JsonResponse(_openapi_document())
 
 
+@never_cache
 def counts_show(request: HttpRequest) -> HttpResponse:
     """GET /portal/api/counts?tenant=&from=&to=: a tenant's counts, for dashboards and scripts.
 
@@ -289,3 +291,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if problems.is_api_path(request.path):
         return problems.server_error()
     return defaults.server_error(request)
+
+
+MALFORMED_REQUEST = "The request is malformed (its Host header or its query string)."
+FORBIDDEN = "This request is not allowed."
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # A disallowed Host or too many query fields: Django refuses them before any view runs.
+    if problems.is_api_path(request.path):
+        return problems.bad_request(MALFORMED_REQUEST, quiet=True)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if problems.is_api_path(request.path):
+        return problems.problem(status=403, kind="forbidden", title="Forbidden", detail=FORBIDDEN, quiet=True)
+    return defaults.permission_denied(request, exception)

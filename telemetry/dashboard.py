@@ -6,6 +6,7 @@ staff pick any tenant. The CSV export writes exactly the tables the page shows.
 """
 
 import csv
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -15,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from telemetry import charts
@@ -28,6 +30,7 @@ from telemetry.selectors import (
     dashboard_top_federation_partners,
     dashboard_usage_by_day,
     dashboard_usage_by_pool,
+    scrubbed_total,
 )
 from telemetry.templatetags.telemetry_tags import usage_counters
 from telemetry.vocabulary import Category, Outcome
@@ -92,6 +95,7 @@ class Dashboard:
     usage_by_day: list[dict]
     partners: list[dict]
     error_codes: list[dict]
+    scrubbed: int
     policy_changes: list[tuple[AuditLogEntry, str]]
 
     @property
@@ -156,6 +160,7 @@ def dashboard_build(*, tenant: Tenant, date_from: date, date_to: date) -> Dashbo
         usage_by_day=[{"day": day, **usage_days.get(day, empty_usage)} for day in days],
         partners=dashboard_top_federation_partners(**period, limit=TOP_PARTNERS),
         error_codes=dashboard_error_codes(**period, limit=TOP_ERROR_CODES),
+        scrubbed=scrubbed_total(**period),
         policy_changes=[(entry, policy_change_words(entry)) for entry in dashboard_policy_changes(**period)],
     )
 
@@ -231,6 +236,7 @@ def _resolve(request: HttpRequest) -> tuple[Tenant, DashboardForm]:
     return tenant, form
 
 
+@never_cache
 @login_required
 @require_GET
 def dashboard_view(request: HttpRequest) -> HttpResponse:
@@ -259,10 +265,18 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/dashboard.html", context)
 
 
+# A spreadsheet reads a cell as a formula when it starts with one of = + - @ (or tab, CR: OWASP's list).
+# A cell may start where the value starts, or after any separator the spreadsheet may split on (comma;
+# semicolon, the default in many European locales; tab) or a line break; blanks before the character
+# do not stop every spreadsheet. An apostrophe before it makes the cell text.
+_CELL_STARTING_A_FORMULA = re.compile(r"(^|[,;\t\r\n])( *)(?=[=+\-@\t\r])")
+
+
 def _safe_cell(value) -> object:
-    """Client-sent strings (error codes, partner names) must not become spreadsheet formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """Client-sent strings (error codes, partner names) must not become spreadsheet formulas, whatever
+    separator the spreadsheet splits the export on."""
+    if isinstance(value, str):
+        return _CELL_STARTING_A_FORMULA.sub(r"\1\2'", value)
     return value
 
 
@@ -311,6 +325,11 @@ def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
             [[r["error_code"], r["total"]] for r in dashboard.error_codes],
         ),
         (
+            "Personal values replaced in free text",
+            ["Values replaced"],
+            [[dashboard.scrubbed]],
+        ),
+        (
             "Policy changes",
             ["When (UTC)", "Change"],
             [[entry.created_at.strftime("%Y-%m-%d %H:%M"), words] for entry, words in dashboard.policy_changes],
@@ -327,6 +346,7 @@ class _Echo:
         return value
 
 
+@never_cache
 @login_required
 @require_GET
 def dashboard_export_view(request: HttpRequest) -> HttpResponse:
@@ -335,7 +355,8 @@ def dashboard_export_view(request: HttpRequest) -> HttpResponse:
         messages = [message for errors in form.errors.values() for message in errors]
         return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
     dashboard = dashboard_build(tenant=tenant, date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
-    writer = csv.writer(_Echo())
+    # Every cell quoted: a separator inside a value stays inside its cell, whichever one the spreadsheet uses.
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     body = "".join(writer.writerow(row) for row in dashboard_csv_rows(dashboard))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     filename = f"dashboard-{tenant.slug}-{dashboard.date_from}-{dashboard.date_to}.csv"

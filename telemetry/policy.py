@@ -74,6 +74,9 @@ def resolve_meeting_ux(
     return MeetingUxSetting(enabled=MEETING_UX_DEFAULT, identity=DEFAULT_IDENTITY)
 
 
+EXPIRED_EXPLANATION = "the record's day is older than today minus its retention"
+
+
 @dataclass(frozen=True)
 class Decision:
     stored: bool
@@ -92,15 +95,21 @@ def decide(
     meeting_ux: MeetingUxSetting | None = None,
     user_opted_in: bool = False,
     windows_crash: bool = False,
+    expired: bool = False,
 ) -> Decision:
     """May a record of this category from this client be stored? (domain.md, "The decision, per record")
 
     `meeting_ux` is the effective setting of the pool hosting the meeting; it is only consulted for
     the Meetings App and the join launcher, and treated as the default (off) when missing.
+    `expired`: the record's day is already older than today minus its category's retention (the
+    caller knows the clock and the retentions). Expiry is not a policy: it drops any record, census
+    included, whatever the settings say (lifecycle.md, "Retention").
     """
     category = Category(category)
     client = Client(client)
 
+    if expired:
+        return Decision(False, DropReason.EXPIRED, EXPIRED_EXPLANATION)
     if category == Category.CENSUS:
         return Decision(True, None, "census data is always collected")
 
@@ -189,16 +198,21 @@ def setting_value_words(value) -> str:
     """An audited value as the cmdlets print it: True / False, a name as it is, "—" for none."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, dict):
+        return erasure_words(value)
     return str(value)
 
 
+RETENTION_WORDS = {"KeepUsageRecordsForDays": "Usage records", "KeepErrorReportForDays": "Error reports"}
 ERASED_WORDS = {"error_reports": ("error report", "error reports"), "end_users": ("opt-in", "opt-ins")}
 
 
 def erasure_words(removed: dict[str, int]) -> str:
     """What an erasure removed, in words: "12 error reports and 1 opt-in"."""
     parts = []
-    for table, count in removed.items():
+    # In a fixed order: a jsonb column (PostgreSQL) does not keep the order of a dict's keys.
+    ordered = [table for table in ERASED_WORDS if table in removed] + sorted(set(removed) - set(ERASED_WORDS))
+    for table, count in ((table, removed[table]) for table in ordered):
         singular, plural = ERASED_WORDS.get(table, (table, table))
         parts.append(f"{count:,} {singular if count == 1 else plural}")
     return " and ".join(parts) if parts else "nothing was stored"
@@ -221,6 +235,9 @@ def audit_sentence(*, action: str, target: str, new_value) -> str:
         return f"Meetings App setting at {target} removed"
     if action == AuditAction.SET_ERASE_ON_OPT_OUT:
         return f"Erasing a user's error reports when they opt out turned {_turned(new_value)}"
+    if action == AuditAction.SET_RETENTION:
+        kept = RETENTION_WORDS.get(target, target)
+        return f"{kept} kept for {new_value} days"
     if action == AuditAction.ERASE_END_USER:
         return f"Data of {target} erased: {erasure_words(new_value or {})}"
     if action in AuditAction.values:

@@ -5,6 +5,7 @@ its CSV and the record browsers read them from here. Part of the ground floor
 """
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from telemetry.names import FQDN_MAX_LENGTH
 
@@ -20,6 +21,12 @@ ERROR_LOG = 32 * 1024
 # default and bounds (KeepErrorReportForDays, KeepCallDetailForDays).
 RETENTION_DEFAULT_DAYS = 60
 RETENTION_BOUNDS = (1, 2562)
+
+
+def oldest_kept_day(*, today: date, retention_days: int) -> date:
+    """The oldest day a record kept for `retention_days` may have: a record is expired when its day is
+    older than today minus its retention (lifecycle.md), so this day itself is still kept."""
+    return today - timedelta(days=retention_days)
 
 
 @dataclass(frozen=True)

@@ -54,20 +54,28 @@ RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(
 # per string. Lone surrogates (valid in a JSON escape, not UTF-8) pydantic itself refuses.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NO_NUL_MESSAGE = "must not contain NUL characters"
+# A client's clock may run ahead, not a day ahead: a record dated later would outlive its receipt
+# (receipts are kept for the longest retention after arrival, telemetry/maintenance.py).
+MAX_FUTURE = dt.timedelta(days=1)
+FUTURE_MESSAGE = "must not be more than a day ahead of the portal's clock"
 TIMESTAMP_MESSAGE = "must be an RFC 3339 date-time with a time zone, like 2026-11-20T09:15:00Z"
 
 
 def _timestamp(value: Any) -> dt.datetime:
-    """RFC 3339 with a time zone, as UTC. One Python call per record: the pattern, then the parse."""
+    """RFC 3339 with a time zone, as UTC, at most MAX_FUTURE ahead of the portal's clock. One Python
+    call per record: the pattern, then the parse."""
     if not isinstance(value, str) or not RFC3339_RE.match(value):
         raise ValueError(TIMESTAMP_MESSAGE)
     try:
-        return dt.datetime.fromisoformat(value.upper()).astimezone(dt.UTC)
+        timestamp = dt.datetime.fromisoformat(value.upper()).astimezone(dt.UTC)
     except (ValueError, OverflowError):
         raise ValueError(TIMESTAMP_MESSAGE) from None
+    if timestamp > dt.datetime.now(dt.UTC) + MAX_FUTURE:
+        raise ValueError(FUTURE_MESSAGE)
+    return timestamp
 
 
-PARTNER_MESSAGE = "must be an organization's domain name, like fabrikam.com"
+PARTNER_MESSAGE = "must be an organization's domain name, like contoso.com"
 
 
 def _federation_partner(value: str) -> str:
@@ -298,6 +306,7 @@ class CountsResponse(BaseModel):
     ledger: list[LedgerEntry]
     usage: UsageSums
     error_reports: int
+    scrubbed: int
 
 
 def batch_response(*, results: list[RecordResult], errors: list[tuple[str, str]]) -> BatchResponse:

@@ -1,22 +1,30 @@
 """Reads of telemetry that are more than a `get`: the counts, for the dashboards and the counts API."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Sum
 
-from telemetry.models import ErrorCodeDailyCount, FederationPartnerDailyCount, IngestionCount, UsageDailySum
+from telemetry.models import (
+    ErrorCodeDailyCount,
+    ErrorReport,
+    FederationPartnerDailyCount,
+    IngestionCount,
+    ScrubbedDailyCount,
+    UsageDailySum,
+    UsageRecord,
+)
 from telemetry.policy import decide, explain_error_reporting, explain_usage
 from telemetry.records import USAGE_COUNTER_NAMES
 from telemetry.schemas import CountsResponse, PolicyExplain, PolicyResponse
 from telemetry.vocabulary import POLICY_ACTIONS, Category, Client
-from tenants.models import AuditLogEntry, Pool, Tenant
+from tenants.models import AuditLogEntry, EndUser, Pool, Tenant
 from tenants.selectors import end_user_find, meeting_ux_configurations, pool_meeting_ux
 
 # --- The counts API (GET /portal/api/counts) and the client's policy (GET /api/v1/policy).
 
 
 def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> CountsResponse:
-    """The counts endpoint's answer (api.md); reads only the count tables, in three queries."""
+    """The counts endpoint's answer (api.md); reads only the count tables, in four queries."""
     ledger = (
         IngestionCount.objects.filter(tenant=tenant, day__range=(date_from, date_to), records__gt=0)
         .order_by("day", "category", "client", "outcome", "reason")
@@ -28,6 +36,7 @@ def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> Coun
     error_reports = ErrorCodeDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
         total=Sum("records")
     )["total"]
+    scrubbed = scrubbed_total(tenant=tenant, date_from=date_from, date_to=date_to)
     return CountsResponse(
         tenant=tenant.slug,
         date_from=date_from,
@@ -35,7 +44,16 @@ def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> Coun
         ledger=list(ledger),
         usage={name: usage[name] or 0 for name in USAGE_COUNTER_NAMES},
         error_reports=error_reports or 0,
+        scrubbed=scrubbed,
     )
+
+
+def scrubbed_total(*, tenant: Tenant, date_from: date, date_to: date) -> int:
+    """Personal values replaced in the free text of the tenant's error reports stored in the period."""
+    total = ScrubbedDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
+        total=Sum("replaced")
+    )["total"]
+    return total or 0
 
 
 def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> PolicyResponse:
@@ -129,3 +147,24 @@ def dashboard_policy_changes(*, tenant: Tenant, date_from: date, date_to: date) 
             tenant=tenant, action__in=POLICY_ACTIONS, created_at__date__range=(date_from, date_to)
         ).order_by("created_at", "id")
     )
+
+
+def erasure_preview(*, tenant: Tenant, pseudonyms: list[str]) -> dict[str, int]:
+    """What erasing the user of these pseudonyms would remove, per table (as end_user_erase counts it).
+
+    The error reports are counted through the (user_hash, day) index: one user's reports, not a scan."""
+    return {
+        "error_reports": ErrorReport.objects.filter(tenant=tenant, user_hash__in=pseudonyms).count(),
+        "end_users": EndUser.objects.filter(tenant=tenant, user_hash__in=pseudonyms).count(),
+    }
+
+
+def expiring_records(*, tenant: Tenant, usage_days: int, error_report_days: int, today: date) -> dict[str, int]:
+    """How many of the tenant's stored records a retention of these days leaves expired (lifecycle.md:
+    a record is expired when its day is older than today minus the retention)."""
+    return {
+        "usage": UsageRecord.objects.filter(tenant=tenant, day__lt=today - timedelta(days=usage_days)).count(),
+        "error_reports": ErrorReport.objects.filter(
+            tenant=tenant, day__lt=today - timedelta(days=error_report_days)
+        ).count(),
+    }

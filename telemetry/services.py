@@ -10,13 +10,14 @@ import operator
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
+from django.conf import settings
 from django.db import transaction
 
-from telemetry.models import ErrorReport
+from telemetry.models import ErrorReport, utc_today
 from telemetry.names import fqdn_key
 from telemetry.policy import Decision, MeetingUxSetting, TenantPolicy, decide
 from telemetry.pseudonymize import hash_census_user_id, hash_sip_uri, truncate_ip, user_pseudonyms
-from telemetry.records import ERROR_LOG, NAME, SHORT, THREAD_ID, USAGE_COUNTER_NAMES
+from telemetry.records import ERROR_LOG, NAME, SHORT, THREAD_ID, USAGE_COUNTER_NAMES, oldest_kept_day
 from telemetry.schemas import (
     BatchResponse,
     CensusRecordIn,
@@ -85,6 +86,8 @@ class _Facts:
     policy: TenantPolicy
     configurations: dict[str, bool]
     opted_in: set[str]
+    # Per category, the oldest day a record may have without being expired (lifecycle.md, "Retention").
+    oldest_kept: dict[str, dt.date]
     meeting_ux: dict[int, MeetingUxSetting] = field(default_factory=dict)  # by pool id, resolved once
 
     def meeting_ux_of(self, pool: Pool) -> MeetingUxSetting:
@@ -139,16 +142,32 @@ def _validate(*, tenant: Tenant, records: list) -> _Batch:
 
 
 def _gather_facts(*, tenant: Tenant, batch: _Batch) -> _Facts:
-    """The tenant's policy, Meetings App configurations and the batch's opted-in users (3 queries at most).
+    """The tenant's policy and retentions, Meetings App configurations and the batch's opted-in users
+    (3 queries at most).
 
     Read inside the batch's transaction under the shared policy lock, so they are the facts in force
     when the batch commits (tenants/locks.py)."""
-    policy = TenantPolicy(
-        **Tenant.objects.all_tenants()
+    tenant_row = (
+        Tenant.objects.all_tenants()
         .filter(pk=tenant.pk)
-        .values("disable_automatic_send_tracing", "watson_enabled")
+        .values(
+            "disable_automatic_send_tracing", "watson_enabled", "usage_retention_days", "error_report_retention_days"
+        )
         .get()
     )
+    policy = TenantPolicy(
+        disable_automatic_send_tracing=tenant_row["disable_automatic_send_tracing"],
+        watson_enabled=tenant_row["watson_enabled"],
+    )
+    today = utc_today()
+    retention_days = {
+        Category.CENSUS: settings.TELEMETRY_CENSUS_RETENTION_DAYS,
+        Category.USAGE: tenant_row["usage_retention_days"],
+        Category.ERROR: tenant_row["error_report_retention_days"],
+    }
+    oldest_kept = {
+        category: oldest_kept_day(today=today, retention_days=days) for category, days in retention_days.items()
+    }
     configurations = {}
     if any(c.pool is not None and c.record.client in MEETING_CLIENTS for c in batch.candidates):
         configurations = meeting_ux_configurations(tenant=tenant)
@@ -160,7 +179,7 @@ def _gather_facts(*, tenant: Tenant, batch: _Batch) -> _Facts:
                 "user_hash", flat=True
             )
         )
-    return _Facts(policy=policy, configurations=configurations, opted_in=opted_in)
+    return _Facts(policy=policy, configurations=configurations, opted_in=opted_in, oldest_kept=oldest_kept)
 
 
 def _decide(candidate: _Candidate, facts: _Facts) -> Decision:
@@ -174,6 +193,7 @@ def _decide(candidate: _Candidate, facts: _Facts) -> Decision:
         meeting_ux=facts.meeting_ux_of(meeting_pool) if meeting_pool is not None else None,
         user_opted_in=not facts.opted_in.isdisjoint(candidate.user_pseudonyms),
         windows_crash=isinstance(record, ErrorReportIn) and record.windows_crash,
+        expired=candidate.day < facts.oldest_kept[record.category],
     )
 
 
@@ -301,9 +321,9 @@ def ingest_batch(*, tenant: Tenant, records: list) -> BatchResponse:
     """Validate, decide, pseudonymize, store and count a batch of records (parsed JSON) of a tenant.
 
     Each record gets its result, in order. A record is rejected when malformed, dropped when policy
-    does not allow it (counted, not stored), a duplicate when the tenant sent its id before (or
-    earlier in the batch), accepted otherwise. Storage is all-or-nothing: a DatabaseError leaves
-    nothing of the batch behind and propagates to the caller.
+    does not allow it or its day is already past its retention (counted, not stored), a duplicate
+    when the tenant sent its id before (or earlier in the batch), accepted otherwise. Storage is
+    all-or-nothing: a DatabaseError leaves nothing of the batch behind and propagates to the caller.
 
     A batch and a policy change of its tenant serialize (tenants/locks.py): each record is decided
     under the policy in force when the batch commits. Census rows are written to the staging table,
@@ -335,14 +355,14 @@ def _erase_error_reports(*, tenant: Tenant, pseudonyms: list[str]) -> int:
 
 
 @transaction.atomic
-def end_user_erase(*, tenant: Tenant, user_id: str, actor: Actor) -> Erasure:
-    """Erase one user of a tenant: every stored error report (under any hash key still in use) and
-    their opt-in row. Counts stay: they identify nobody. The receipt names the pseudonym's first
-    characters and how many rows went, never the typed ID.
+def end_user_erase(*, tenant: Tenant, pseudonyms: list[str], actor: Actor) -> Erasure:
+    """Erase one user of a tenant, known by their pseudonyms (`user_pseudonyms`: one per hash key still
+    in use, the current key's first): every stored error report and their opt-in row. Counts stay:
+    they identify nobody. The receipt names the pseudonym's first characters and how many rows went,
+    never the typed ID.
 
     Serialized with the tenant's batches: none in flight can store a report of the user afterwards."""
     policy_lock(tenant_id=tenant.pk, shared=False)
-    pseudonyms = user_pseudonyms(user_id, tenant_id=tenant.pk)
     removed = {
         "error_reports": _erase_error_reports(tenant=tenant, pseudonyms=pseudonyms),
         "end_users": end_user_delete(tenant=tenant, pseudonyms=pseudonyms),

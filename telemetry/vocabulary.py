@@ -42,6 +42,7 @@ class DropReason(models.TextChoices):
     USER_NOT_OPTED_IN = "user_not_opted_in", "The user has not opted in to error reporting"
     MEETING_UX_TELEMETRY_DISABLED = "meeting_ux_telemetry_disabled", "Meetings App telemetry is off"
     WATSON_DISABLED = "watson_disabled", "Windows crash uploads are off"
+    EXPIRED = "expired", "Older than the retention"
 
 
 # Ledger values (api.md): a rejected record whose category or client is not a known one counts under
@@ -114,11 +115,13 @@ class AuditAction(models.TextChoices):
     CREATE_PORTAL_USER = "create_portal_user", "Sign-in created"
     ERASE_END_USER = "erase_end_user", "A user's data erased"
     SET_ERASE_ON_OPT_OUT = "set_erase_on_opt_out", "Erasure on opt-out changed"
+    SET_RETENTION = "set_retention", "Retention changed"
 
 
 # The audit actions that change what is collected: the dashboard marks them on its charts.
 POLICY_ACTIONS = (
     AuditAction.SET_CLIENT_POLICY,
+    AuditAction.SET_RETENTION,
     AuditAction.SET_WATSON,
     AuditAction.SET_WEB_SERVICE_CONFIGURATION,
     AuditAction.CREATE_WEB_SERVICE_CONFIGURATION,

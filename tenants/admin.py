@@ -356,6 +356,12 @@ class EndUserAdmin(FindUserByIdMixin, CountFreeListMixin, TenantScopedAdmin):
     def pseudonym(self, obj):
         return mask_pseudonym(obj.user_hash)
 
+    def changelist_view(self, request, extra_context=None):
+        # Erasing is a change to the organization's data: tenant admins and superusers, never support.
+        may_erase = is_tenant_admin(request) or is_superuser(request)
+        context = {"erase_url": reverse("erase_end_user") if may_erase else None}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
 
 @admin.register(IngestionKey)
 class IngestionKeyAdmin(TenantScopedAdmin):

@@ -32,6 +32,13 @@ def on_off_field(*, label: str, help_text: str) -> forms.TypedChoiceField:
     )
 
 
+class NoEchoTextInput(forms.TextInput):
+    """A text box that never renders what was typed back into a page (a user ID may be in it)."""
+
+    def format_value(self, value):
+        return None
+
+
 class FindUserForm(forms.Form):
     """A user ID typed to be looked up by its keyed hash. Its errors never repeat the input.
 
@@ -53,7 +60,7 @@ class FindUserForm(forms.Form):
             "max_length": f"A user ID is at most {NAME} characters.",
         },
         # Browsers keep what is typed into text fields for autofill unless told not to.
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": 30}),
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": 30}),
     )
 
     def __init__(self, *args, viewer, **kwargs):

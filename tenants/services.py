@@ -14,6 +14,7 @@ from django.utils import timezone
 from telemetry.names import fqdn_key, is_fqdn, is_slug
 from telemetry.policy import COMMAND_ACTOR_PREFIX
 from telemetry.pseudonymize import SHOWN_HASH_LENGTH, pseudonym_hash, user_pseudonyms
+from telemetry.records import RETENTION_BOUNDS
 from telemetry.vocabulary import AuditAction, ScopeKind, parse_identity, scope_identity, service_identity, site_identity
 from tenants.locks import policy_lock
 from tenants.models import (
@@ -185,6 +186,10 @@ class TenantSetting:
     action: AuditAction
     target: str
     name: str  # the setting as the cmdlets name it
+    bounds: tuple[int, int] | None = None  # for a number of days
+
+
+RETENTION_INVALID = "{name} is a number of days from {low} to {high}: {value!r} is not one."
 
 
 # Set-CsClientPolicy -DisableAutomaticSendTracing: True stops usage data and error reporting.
@@ -198,6 +203,21 @@ CLIENT_POLICY = TenantSetting(
 WATSON = TenantSetting(
     field="watson_enabled", action=AuditAction.SET_WATSON, target="WindowsErrorReporting", name="WatsonEnabled"
 )
+# Retention (lifecycle.md), as Skype for Business Server names its own: days a record is kept after its day.
+USAGE_RETENTION = TenantSetting(
+    field="usage_retention_days",
+    action=AuditAction.SET_RETENTION,
+    target="KeepUsageRecordsForDays",
+    name="KeepUsageRecordsForDays",
+    bounds=RETENTION_BOUNDS,
+)
+ERROR_REPORT_RETENTION = TenantSetting(
+    field="error_report_retention_days",
+    action=AuditAction.SET_RETENTION,
+    target="KeepErrorReportForDays",
+    name="KeepErrorReportForDays",
+    bounds=RETENTION_BOUNDS,
+)
 # Set-CsRetention -EraseErrorReportsOnOptOut (lifecycle.md): an opt-out erases the user's error reports.
 ERASE_ON_OPT_OUT = TenantSetting(
     field="erase_error_reports_on_opt_out",
@@ -207,10 +227,20 @@ ERASE_ON_OPT_OUT = TenantSetting(
 )
 
 
+def tenant_setting_check(*, setting: TenantSetting, value: bool | int) -> None:
+    """PortalError unless `value` is one the setting takes (a number of days within its bounds)."""
+    if setting.bounds is None:
+        return
+    low, high = setting.bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise PortalError(RETENTION_INVALID.format(name=setting.name, low=low, high=high, value=value))
+
+
 @transaction.atomic
-def tenant_setting_set(*, tenant: Tenant, setting: TenantSetting, value: bool, actor: Actor) -> Tenant:
+def tenant_setting_set(*, tenant: Tenant, setting: TenantSetting, value: bool | int, actor: Actor) -> Tenant:
     """Set one organization-wide setting; audited when it changes. The row is locked, so two admins
     changing it at once are audited in order, each with the value the other left."""
+    tenant_setting_check(setting=setting, value=value)
     policy_lock(tenant_id=tenant.pk, shared=False)
     tenant = Tenant.objects.all_tenants().select_for_update().get(pk=tenant.pk)
     old = getattr(tenant, setting.field)

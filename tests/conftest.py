@@ -1,8 +1,12 @@
 """Fixtures shared by the whole suite. Tests name their tenants like people: contoso and fabrikam."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tenants import services
 from tenants.models import PortalRole
@@ -87,3 +91,33 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
     for item in needing:
         item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def shell(tmp_path_factory):
+    """Runs manage.py in a child process against a throw-away SQLite file, as an administrator would."""
+    database = tmp_path_factory.mktemp("shell") / "portal.sqlite3"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "shell-test-secret-key",
+        "TELEMETRY_HASH_KEY": "shell-test-hash-key",
+        "DJANGO_SECURE_SSL": "false",
+    }
+    environment.pop("PORTAL_PASSWORD", None)
+    manage = Path(settings.BASE_DIR) / "manage.py"
+
+    def manage_py(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(manage), *args],
+            check=False,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    migrated = manage_py("migrate", "--noinput", "-v", "0")
+    assert migrated.returncode == 0, migrated.stderr
+    return manage_py

@@ -13,7 +13,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR = frozenset(
-    {"telemetry.vocabulary", "telemetry.policy", "telemetry.names", "telemetry.records", "telemetry.pseudonymize"}
+    {
+        "telemetry.vocabulary",
+        "telemetry.policy",
+        "telemetry.names",
+        "telemetry.records",
+        "telemetry.pseudonymize",
+        "telemetry.scrub",
+    }
 )
 FIRST_PARTY = ("portal", "tenants", "telemetry")
 

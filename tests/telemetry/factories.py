@@ -1,9 +1,15 @@
 """Records as a telemetry client sends them (the examples of api.md), for the ingestion tests."""
 
+import datetime as dt
 import uuid
 
-TIMESTAMP = "2026-11-20T09:15:00Z"
-DAY = "2026-11-20"
+# Records are dated a few days before the day the suite runs: recent enough for every retention
+# (lifecycle.md: a record older than its retention is dropped as expired), whenever the suite runs.
+DAY_DATE = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=5)
+PREVIOUS_DAY = (DAY_DATE - dt.timedelta(days=1)).isoformat()
+DAY = DAY_DATE.isoformat()
+NEXT_DAY = (DAY_DATE + dt.timedelta(days=1)).isoformat()
+TIMESTAMP = f"{DAY}T09:15:00Z"
 
 
 def census(**fields) -> dict:

@@ -12,7 +12,7 @@ from telemetry.schemas import MAX_BODY_BYTES, MAX_RECORDS
 from tenants import services
 from tests.conftest import COMMAND_ACTOR
 from tests.telemetry.client_api import TELEMETRY_URL, assert_problem, ledger_rows, post_batch, stored_census
-from tests.telemetry.factories import DAY, census, error, usage
+from tests.telemetry.factories import DAY, NEXT_DAY, PREVIOUS_DAY, census, error, usage
 
 # (record, reason, pointers)
 REJECTIONS = [
@@ -102,7 +102,7 @@ def test_unknown_category_and_client_and_missing_timestamp_count_as_unknown_toda
     today = dt.datetime.now(dt.UTC).date().isoformat()
     records = [
         {"id": "8c1b6a52-4f0e-4a59-9f53-6d2b1c7f0a11", "category": "gossip", "client": "desktop", "timestamp": "x"},
-        census(client="fax_machine", timestamp="2026-11-19T23:30:00-01:00"),
+        census(client="fax_machine", timestamp=f"{PREVIOUS_DAY}T23:30:00-01:00"),
         "not a record",
         usage(timestamp=None),
     ]
@@ -115,7 +115,7 @@ def test_unknown_category_and_client_and_missing_timestamp_count_as_unknown_toda
     assert ledger_rows(contoso) == {
         (today, "unknown", "desktop", "rejected", "invalid"): 1,
         # a valid timestamp with an offset counts on its UTC day
-        ("2026-11-20", "census", "unknown", "rejected", "invalid"): 1,
+        (DAY, "census", "unknown", "rejected", "invalid"): 1,
         (today, "unknown", "unknown", "rejected", "invalid"): 1,
         (today, "usage", "desktop", "rejected", "invalid"): 1,
     }
@@ -340,11 +340,12 @@ def test_a_timestamp_that_is_not_rfc_3339_or_out_of_range_is_rejected(client, co
 
 
 def test_timestamps_are_stored_in_utc_with_their_utc_day(client, contoso, contoso_key):
-    post_batch(client, contoso_key, [census(timestamp="2026-11-20t23:30:00.123456789-02:00")])
+    post_batch(client, contoso_key, [census(timestamp=f"{DAY}t23:30:00.123456789-02:00")])
 
     record = stored_census().get()
-    assert record.timestamp == dt.datetime(2026, 11, 21, 1, 30, 0, 123456, tzinfo=dt.UTC)
-    assert record.day == dt.date(2026, 11, 21)
+    next_day = dt.date.fromisoformat(NEXT_DAY)
+    assert record.timestamp == dt.datetime.combine(next_day, dt.time(1, 30, 0, 123456), tzinfo=dt.UTC)
+    assert record.day == next_day
 
 
 def test_an_unreachable_rate_limit_cache_lets_telemetry_through(client, monkeypatch, caplog, contoso, contoso_key):
@@ -371,3 +372,14 @@ def test_a_database_outage_before_ingestion_is_503_not_500(client, monkeypatch, 
 
     assert_problem(response, 503)
     assert response["Retry-After"] == "5"
+
+
+def test_a_timestamp_more_than_a_day_ahead_is_rejected(client, contoso, contoso_pool, contoso_key):
+    now = dt.datetime.now(dt.UTC)
+    soon = (now + dt.timedelta(hours=23)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (now + dt.timedelta(days=1, minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    body = post_batch(client, contoso_key, [usage(timestamp=soon), usage(timestamp=later)]).json()
+
+    assert [result["status"] for result in body["results"]] == ["accepted", "rejected"]
+    assert body["results"][1]["reason"] == "timestamp: must not be more than a day ahead of the portal's clock"

@@ -97,3 +97,18 @@ def test_a_failure_elsewhere_is_the_usual_500_page(db):
 
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"HTTP_HOST": "evil.example"},  # a Host that is not allowed: Django's 400 before any view
+        {"QUERY_STRING": "&".join(f"f{n}=1" for n in range(1100))},  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+    ],
+)
+def test_a_request_django_refuses_before_any_view_is_a_problem_under_the_api(client, db, request_kwargs):
+    response = client.get("/api/v1/openapi.json", **request_kwargs)
+    if response.status_code == 200:  # the query string is read lazily: make a view read it
+        response = client.get("/portal/api/counts", **request_kwargs)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"

@@ -9,10 +9,13 @@ from django.test.utils import CaptureQueriesContext
 from tenants import services
 from tests.conftest import COMMAND_ACTOR
 from tests.telemetry.client_api import assert_problem, post_batch
-from tests.telemetry.factories import census, error, usage
+from tests.telemetry.factories import DAY, DAY_DATE, NEXT_DAY, census, error, usage
 
 URL = "/portal/api/counts"
-PERIOD = {"from": "2026-11-01", "to": "2026-11-30"}
+PERIOD = {
+    "from": (DAY_DATE - dt.timedelta(days=19)).isoformat(),
+    "to": (DAY_DATE + dt.timedelta(days=10)).isoformat(),
+}
 
 
 @pytest.fixture
@@ -20,7 +23,7 @@ def contoso_traffic(client, contoso, contoso_pool, contoso_key):
     services.end_user_set_error_reporting(tenant=contoso, user_id="amosmarble", opted_in=True)
     post_batch(client, contoso_key, [census(), usage(), usage(ims_sent=3), error(), error(user_id="nobody")])
     services.tenant_setting_set(tenant=contoso, setting=services.CLIENT_POLICY, value=True, actor=COMMAND_ACTOR)
-    post_batch(client, contoso_key, [usage(timestamp="2026-11-21T00:00:00Z")])
+    post_batch(client, contoso_key, [usage(timestamp=f"{NEXT_DAY}T00:00:00Z")])
 
 
 def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
@@ -31,11 +34,11 @@ def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
     assert response.status_code == 200
     assert response.json() == {
         "tenant": "contoso",
-        "from": "2026-11-01",
-        "to": "2026-11-30",
+        "from": PERIOD["from"],
+        "to": PERIOD["to"],
         "ledger": [
             {
-                "day": "2026-11-20",
+                "day": DAY,
                 "category": "census",
                 "client": "desktop",
                 "outcome": "accepted",
@@ -43,7 +46,7 @@ def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
                 "records": 1,
             },
             {
-                "day": "2026-11-20",
+                "day": DAY,
                 "category": "error",
                 "client": "desktop",
                 "outcome": "accepted",
@@ -51,7 +54,7 @@ def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
                 "records": 1,
             },
             {
-                "day": "2026-11-20",
+                "day": DAY,
                 "category": "error",
                 "client": "desktop",
                 "outcome": "dropped",
@@ -59,7 +62,7 @@ def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
                 "records": 1,
             },
             {
-                "day": "2026-11-20",
+                "day": DAY,
                 "category": "usage",
                 "client": "desktop",
                 "outcome": "accepted",
@@ -67,7 +70,7 @@ def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
                 "records": 2,
             },
             {
-                "day": "2026-11-21",
+                "day": NEXT_DAY,
                 "category": "usage",
                 "client": "desktop",
                 "outcome": "dropped",
@@ -83,6 +86,7 @@ def test_counts_shape_as_in_api_md(client, hamlet, contoso_traffic):
             "call_minutes": 60,
         },
         "error_reports": 1,
+        "scrubbed": 0,  # the factory's error report quotes nobody in its free text
     }
 
 
@@ -90,9 +94,9 @@ def test_counts_period_is_inclusive_and_reads_only_count_tables(client, hamlet, 
     client.force_login(hamlet)
 
     with CaptureQueriesContext(connection) as queries:
-        body = client.get(URL, {"tenant": "contoso", "from": "2026-11-21", "to": "2026-11-21"}).json()
+        body = client.get(URL, {"tenant": "contoso", "from": NEXT_DAY, "to": NEXT_DAY}).json()
 
-    assert [row["day"] for row in body["ledger"]] == ["2026-11-21"]
+    assert [row["day"] for row in body["ledger"]] == [NEXT_DAY]
     assert body["usage"]["ims_sent"] == 0
     assert body["error_reports"] == 0
     sql = " ".join(query["sql"] for query in queries.captured_queries)

@@ -10,7 +10,7 @@ from telemetry.services import ingest_batch
 from tenants import services
 from tests.conftest import COMMAND_ACTOR
 from tests.telemetry.client_api import stored_census
-from tests.telemetry.factories import census, error, usage
+from tests.telemetry.factories import DAY, DAY_DATE, census, error, usage
 
 
 def ledger(tenant):
@@ -42,7 +42,7 @@ def test_mixed_batch_is_decided_stored_and_counted(contoso, contoso_pool):
         ("usage", "desktop", "rejected", "invalid"): 1,
     }
     sums = UsageDailySum.objects.get(tenant=contoso, pool=contoso_pool)
-    assert (sums.day, sums.records, sums.ims_sent, sums.call_minutes) == (dt.date(2026, 11, 20), 1, 12, 30)
+    assert (sums.day, sums.records, sums.ims_sent, sums.call_minutes) == (DAY_DATE, 1, 12, 30)
 
 
 def test_a_policy_change_after_the_tenant_was_loaded_is_seen(contoso, contoso_pool):
@@ -115,7 +115,7 @@ def test_census_rows_get_random_ids_unrelated_to_their_order_of_arrival(contoso)
     for batch in range(3):
         ingest_batch(
             tenant=contoso,
-            records=[census(timestamp=f"2026-11-20T09:{batch:02d}:{second:02d}Z") for second in range(20)],
+            records=[census(timestamp=f"{DAY}T09:{batch:02d}:{second:02d}Z") for second in range(20)],
         )
 
     ids = list(stored_census().order_by("timestamp").values_list("id", flat=True))

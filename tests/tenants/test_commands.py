@@ -502,36 +502,6 @@ def test_create_portal_user_rejects_bad_input(contoso, hamlet, monkeypatch):
 # --- from a real shell ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shell(tmp_path_factory):
-    """Runs manage.py in a child process against a throw-away SQLite file, as an administrator would."""
-    database = tmp_path_factory.mktemp("shell") / "portal.sqlite3"
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "shell-test-secret-key",
-        "TELEMETRY_HASH_KEY": "shell-test-hash-key",
-        "DJANGO_SECURE_SSL": "false",
-    }
-    environment.pop("PORTAL_PASSWORD", None)
-    manage = Path(settings.BASE_DIR) / "manage.py"
-
-    def manage_py(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(manage), *args],
-            check=False,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    migrated = manage_py("migrate", "--noinput", "-v", "0")
-    assert migrated.returncode == 0, migrated.stderr
-    return manage_py
-
-
 def test_shell_success_exits_zero_and_prints_the_key_last(shell):
     result = shell("create_tenant", "contoso", "--name", "Contoso", "--domain", "contoso.com")
     assert (result.returncode, result.stderr) == (0, "")

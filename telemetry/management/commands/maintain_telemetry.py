@@ -1,22 +1,86 @@
 """maintain_telemetry [--loop]: the periodic maintenance of lifecycle.md.
 
-Today it moves the staged census rows into the census table (census unlinkability); purging expired
-records and preparing day partitions join it with the storage work (see the README). Idempotent and
-safe to run every minute from cron or a systemd timer, or as one long-running `--loop` process.
+Each run purges the expired records and the receipts no record can need any more (purge_expired),
+then moves the staged census rows into the census table (census unlinkability); preparing day
+partitions joins it with the storage work (see the README). It prints one line per action. Idempotent
+and safe to run every minute from cron or a systemd timer, or as one long-running `--loop` process.
 """
 
 import time
 
 from django.core.management.base import CommandError
 
-from telemetry.maintenance import census_move_staged
+from telemetry.maintenance import (
+    CENSUS,
+    ERROR_REPORTS,
+    RECEIPTS,
+    STAGED_CENSUS,
+    USAGE,
+    Purged,
+    PurgeProgress,
+    census_move_staged,
+    purge_expired,
+)
+from telemetry.models import utc_today
 from tenants.management.base import PortalCommand
 
 LOOP_SECONDS = 60
 
+# Per purge action, how its line names what it deleted.
+PURGE_LABELS = {
+    USAGE: "Usage records",
+    ERROR_REPORTS: "Error reports",
+    STAGED_CENSUS: "Staged census rows",
+    CENSUS: "Census records",
+    RECEIPTS: "Record receipts",
+}
+
+
+class Progress:
+    """Progress of long work in seed_demo's style: a bar redrawn in place on a terminal, a line per
+    quarter otherwise. Not seed_demo's own class: the maintenance must not depend on the demo."""
+
+    def __init__(self, stream, label: str):
+        self.stream, self.label = stream, label
+        self.interactive = hasattr(stream, "isatty") and stream.isatty()
+        self.last_quarter = -1
+
+    def update(self, done: int, total: int) -> None:
+        total = max(total, done, 1)
+        fraction = done / total
+        if self.interactive:
+            filled = int(fraction * 30)
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}", ending="")
+            if done >= total:
+                self.stream.write("")
+            self.stream.flush()
+        elif int(fraction * 4) > self.last_quarter:
+            self.last_quarter = int(fraction * 4)
+            self.stream.write(f"{self.label}: {done:,}/{total:,}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def purge_line(action: str, purged: Purged) -> str:
+    """One action's line: "Usage records: deleted 12 expired rows of 2 tenants." """
+    label = PURGE_LABELS[action]
+    if action == RECEIPTS:
+        return (
+            f"{label}: deleted {_count(purged.rows, 'row')} older than the longest retention, "
+            f"of {_count(purged.tenants, 'tenant')}."
+        )
+    if action in (CENSUS, STAGED_CENSUS):
+        return f"{label}: deleted {_count(purged.rows, 'expired row')}."
+    return f"{label}: deleted {_count(purged.rows, 'expired row')} of {_count(purged.tenants, 'tenant')}."
+
 
 class Command(PortalCommand):
-    help = "The periodic maintenance: moves staged census rows into the census table. --loop repeats it every minute."
+    help = (
+        "The periodic maintenance: deletes expired records and the receipts they no longer need, then moves "
+        "staged census rows into the census table. --loop repeats it every minute."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="run every minute until stopped")
@@ -28,8 +92,23 @@ class Command(PortalCommand):
         if every < 1:
             raise CommandError("--every must be at least 1 second.")
         while True:
+            purged = purge_expired(today=utc_today(), progress=self._progress_of_this_run())
+            for action, result in purged.items():
+                self.line(purge_line(action, result))
             moved = census_move_staged()
             self.line(f"Census: moved {moved} staged row{'s' if moved != 1 else ''} into the census table.")
             if not loop:
                 return
             time.sleep(every)
+
+    def _progress_of_this_run(self) -> PurgeProgress:
+        """Long work shows its progress as seed_demo does: redrawn on a terminal, by quarters otherwise."""
+        bars: dict[str, Progress] = {}
+
+        def progress(action: str, done: int, total: int) -> None:
+            bar = bars.get(action)
+            if bar is None:
+                bar = bars[action] = Progress(self.stdout, f"{PURGE_LABELS[action]}: deleting expired rows")
+            bar.update(done, total)
+
+        return progress

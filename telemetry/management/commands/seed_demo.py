@@ -20,8 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max
 
-from telemetry.models import CensusRecord, ErrorReport, IngestionCount, UsageRecord
 from telemetry.maintenance import census_move_staged
+from telemetry.models import CensusRecord, ErrorReport, IngestionCount, UsageRecord
 from telemetry.services import ingest_batch
 from tenants import services
 from tenants.models import AuditLogEntry, PortalRole, Tenant

@@ -1,0 +1,74 @@
+"""The data sheet of one tenant: the page and its CSV and JSON exports (telemetry/datasheet.py builds it).
+
+A tenant admin sees their own tenant (another tenant's slug is a 404); support staff pick any tenant.
+"""
+
+import csv
+import json
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from telemetry.datasheet import DataSheet, datasheet_csv_rows, datasheet_for
+from tenants.models import Tenant
+from tenants.scoping import admin_tenant_id
+from tenants.selectors import tenant_for_viewer
+
+
+def _tenant(request: HttpRequest) -> Tenant:
+    return tenant_for_viewer(viewer=request.user, slug=request.GET.get("tenant", "").strip())
+
+
+def _attachment(response: HttpResponse, sheet: DataSheet, extension: str) -> HttpResponse:
+    filename = f"datasheet-{sheet.tenant.slug}-{sheet.generated_at:%Y-%m-%d}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@never_cache
+@login_required
+@require_GET
+def datasheet_view(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant(request)
+    # A tenant admin sees one tenant: no picker; support staff and superusers pick any.
+    tenants = None
+    if admin_tenant_id(request.user) is None:
+        tenants = list(Tenant.objects.visible_to(request.user).order_by("slug"))
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Data sheet: {tenant.name}",
+        "tenant": tenant,
+        "tenants": tenants,
+        "sheet": datasheet_for(tenant),
+        "export_query": urlencode({"tenant": tenant.slug}),
+    }
+    return render(request, "dashboard/datasheet.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@never_cache
+@login_required
+@require_GET
+def datasheet_csv_view(request: HttpRequest) -> HttpResponse:
+    sheet = datasheet_for(_tenant(request))
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
+    body = "".join(writer.writerow(row) for row in datasheet_csv_rows(sheet))
+    return _attachment(HttpResponse(body, content_type="text/csv; charset=utf-8"), sheet, "csv")
+
+
+@never_cache
+@login_required
+@require_GET
+def datasheet_json_view(request: HttpRequest) -> HttpResponse:
+    sheet = datasheet_for(_tenant(request))
+    body = json.dumps(sheet.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return _attachment(HttpResponse(body, content_type="application/json; charset=utf-8"), sheet, "json")
