@@ -5,8 +5,6 @@ raw record tables. A tenant admin sees their own tenant (another tenant's slug i
 staff pick any tenant. The CSV export writes exactly the tables the page shows.
 """
 
-import csv
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -20,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from telemetry import charts
+from telemetry.csv_export import csv_attachment
 from telemetry.forms import PeriodForm
 from telemetry.policy import actor_words, category_words, client_policy_summary, on_off, reason_words
 from telemetry.records import USAGE_COUNTER_NAMES, USAGE_COUNTERS
@@ -265,21 +264,6 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/dashboard.html", context)
 
 
-# A spreadsheet reads a cell as a formula when it starts with one of = + - @ (or tab, CR: OWASP's list).
-# A cell may start where the value starts, or after any separator the spreadsheet may split on (comma;
-# semicolon, the default in many European locales; tab) or a line break; blanks before the character
-# do not stop every spreadsheet. An apostrophe before it makes the cell text.
-_CELL_STARTING_A_FORMULA = re.compile(r"(^|[,;\t\r\n])( *)(?=[=+\-@\t\r])")
-
-
-def _safe_cell(value) -> object:
-    """Client-sent strings (error codes, partner names) must not become spreadsheet formulas, whatever
-    separator the spreadsheet splits the export on."""
-    if isinstance(value, str):
-        return _CELL_STARTING_A_FORMULA.sub(r"\1\2'", value)
-    return value
-
-
 def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
     """The page's tables, one section after another: a title row, a header row, the rows, a blank line."""
     usage_header = [counter.label for counter in USAGE_COUNTERS]
@@ -337,13 +321,8 @@ def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
     ]
     lines: list[list] = []
     for title, header, rows in sections:
-        lines += [[title], header, *([_safe_cell(cell) for cell in row] for row in rows), []]
+        lines += [[title], header, *rows, []]
     return lines
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 @never_cache
@@ -355,10 +334,5 @@ def dashboard_export_view(request: HttpRequest) -> HttpResponse:
         messages = [message for errors in form.errors.values() for message in errors]
         return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
     dashboard = dashboard_build(tenant=tenant, date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
-    # Every cell quoted: a separator inside a value stays inside its cell, whichever one the spreadsheet uses.
-    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
-    body = "".join(writer.writerow(row) for row in dashboard_csv_rows(dashboard))
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     filename = f"dashboard-{tenant.slug}-{dashboard.date_from}-{dashboard.date_to}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_attachment(dashboard_csv_rows(dashboard), filename=filename)

@@ -70,7 +70,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from telemetry.policy import CENSUS_EXPLANATION, MeetingUxSetting, client_policy_summary, decided_by, on_off
 from telemetry.pseudonymize import IPV4_PREFIX, IPV6_PREFIX, SHOWN_HASH_LENGTH, truncate_ip
-from telemetry.records import CENSUS_COLUMNS, ERROR_COLUMNS, USAGE_COLUMNS
+from telemetry.records import CENSUS_COLUMNS, ERROR_COLUMNS, USAGE_COLUMNS, USAGE_COUNTERS
 from telemetry.schemas import RECORD_MODELS, USAGE_IDENTIFYING_FIELDS
 from telemetry.scrub import scrub
 from telemetry.vocabulary import MEETING_CLIENTS, Category, Client
@@ -129,6 +129,14 @@ _RECORD_ID = (
 )
 _POOL = "Stored as a reference to the tenant's pool (a record naming a pool the tenant does not have is rejected)."
 _USAGE_COUNTER_ADMIN = "Sums per pool and per day (dashboard)"
+# api.md's example usage record.
+USAGE_EXAMPLES = {
+    "ims_sent": 12,
+    "ims_received": 5,
+    "meeting_join_attempts": 5,
+    "meeting_join_successes": 4,
+    "call_minutes": 30,
+}
 _SCRUBBED = (
     "Free text, scrubbed before storage: the record's user ID, SIP URIs, e-mail addresses and IP addresses "
     "are replaced by markers such as [user:1f3a9c2e], [sip:8be0a1c2], [ip:203.0.113.0/24]; the rest is kept."
@@ -228,41 +236,17 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
             columns=("federation_partner",),
             tenant_admin="Top federation partners, with their number of usage records (dashboard)",
         ),
-        "ims_sent": FieldDeclaration(
-            example=12,
-            stored_as=StoredAs.AS_SENT,
-            how=_COUNT_AS_SENT,
-            columns=("ims_sent",),
-            tenant_admin=_USAGE_COUNTER_ADMIN,
-        ),
-        "ims_received": FieldDeclaration(
-            example=5,
-            stored_as=StoredAs.AS_SENT,
-            how=_COUNT_AS_SENT,
-            columns=("ims_received",),
-            tenant_admin=_USAGE_COUNTER_ADMIN,
-        ),
-        "meeting_join_attempts": FieldDeclaration(
-            example=5,
-            stored_as=StoredAs.AS_SENT,
-            how=_COUNT_AS_SENT,
-            columns=("meeting_join_attempts",),
-            tenant_admin=_USAGE_COUNTER_ADMIN,
-        ),
-        "meeting_join_successes": FieldDeclaration(
-            example=4,
-            stored_as=StoredAs.AS_SENT,
-            how=_COUNT_AS_SENT,
-            columns=("meeting_join_successes",),
-            tenant_admin=_USAGE_COUNTER_ADMIN,
-        ),
-        "call_minutes": FieldDeclaration(
-            example=30,
-            stored_as=StoredAs.AS_SENT,
-            how=_COUNT_AS_SENT,
-            columns=("call_minutes",),
-            tenant_admin=_USAGE_COUNTER_ADMIN,
-        ),
+        # One per usage counter (telemetry/records.py), with api.md's example values.
+        **{
+            counter.name: FieldDeclaration(
+                example=USAGE_EXAMPLES[counter.name],
+                stored_as=StoredAs.AS_SENT,
+                how=_COUNT_AS_SENT,
+                columns=(counter.name,),
+                tenant_admin=_USAGE_COUNTER_ADMIN,
+            )
+            for counter in USAGE_COUNTERS
+        },
     },
     Category.ERROR: {
         "id": FieldDeclaration(
@@ -857,11 +841,6 @@ CSV_HEADER = (
 )
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """Text a spreadsheet must not take for a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def datasheet_csv_rows(sheet: DataSheet) -> list[list[str]]:
     rows = [list(CSV_HEADER)]
     for category in sheet.categories:
@@ -883,5 +862,5 @@ def datasheet_csv_rows(sheet: DataSheet) -> list[list[str]]:
                 "" if row.retention_days is None else str(row.retention_days),
                 row.governed_by,
             ]
-            rows.append([_spreadsheet_safe(cell) for cell in cells])
+            rows.append(list(cells))
     return rows

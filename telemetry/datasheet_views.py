@@ -3,7 +3,6 @@
 A tenant admin sees their own tenant (another tenant's slug is a 404); support staff pick any tenant.
 """
 
-import csv
 import json
 from urllib.parse import urlencode
 
@@ -14,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from telemetry.csv_export import csv_attachment
 from telemetry.datasheet import DataSheet, datasheet_csv_rows, datasheet_for
 from tenants.models import Tenant
 from tenants.scoping import admin_tenant_id
@@ -24,10 +24,8 @@ def _tenant(request: HttpRequest) -> Tenant:
     return tenant_for_viewer(viewer=request.user, slug=request.GET.get("tenant", "").strip())
 
 
-def _attachment(response: HttpResponse, sheet: DataSheet, extension: str) -> HttpResponse:
-    filename = f"datasheet-{sheet.tenant.slug}-{sheet.generated_at:%Y-%m-%d}.{extension}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _filename(sheet: DataSheet, extension: str) -> str:
+    return f"datasheet-{sheet.tenant.slug}-{sheet.generated_at:%Y-%m-%d}.{extension}"
 
 
 @never_cache
@@ -50,19 +48,12 @@ def datasheet_view(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/datasheet.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @never_cache
 @login_required
 @require_GET
 def datasheet_csv_view(request: HttpRequest) -> HttpResponse:
     sheet = datasheet_for(_tenant(request))
-    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
-    body = "".join(writer.writerow(row) for row in datasheet_csv_rows(sheet))
-    return _attachment(HttpResponse(body, content_type="text/csv; charset=utf-8"), sheet, "csv")
+    return csv_attachment(datasheet_csv_rows(sheet), filename=_filename(sheet, "csv"))
 
 
 @never_cache
@@ -71,4 +62,6 @@ def datasheet_csv_view(request: HttpRequest) -> HttpResponse:
 def datasheet_json_view(request: HttpRequest) -> HttpResponse:
     sheet = datasheet_for(_tenant(request))
     body = json.dumps(sheet.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-    return _attachment(HttpResponse(body, content_type="application/json; charset=utf-8"), sheet, "json")
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(sheet, "json")}"'
+    return response

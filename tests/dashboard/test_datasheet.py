@@ -33,6 +33,7 @@ from telemetry.vocabulary import Category
 from tenants import services
 from tenants.models import EndUser, Tenant
 from tests.conftest import COMMAND_ACTOR
+from tests.telemetry.client_api import closed
 
 PAGE = reverse("datasheet")
 CSV_URL = reverse("datasheet_export_csv")
@@ -58,24 +59,6 @@ def _text(response) -> str:
 
 def _csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.content.decode())))
-
-
-def closed(schema):
-    """A JSON schema in which every object refuses properties it does not declare (pydantic's allow them)."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "properties" in node:
-                node.setdefault("additionalProperties", False)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return schema
 
 
 # --- The declaration -----------------------------------------------------------------------------------

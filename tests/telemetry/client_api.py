@@ -1,5 +1,6 @@
 """Helpers of the ingestion tests: posting as a telemetry client, reading the ledger, problem shapes."""
 
+import copy
 import json
 
 from telemetry.maintenance import census_move_staged
@@ -41,3 +42,21 @@ def stored_census():
     (census rows are staged first: lifecycle.md, "Census unlinkability")."""
     census_move_staged()
     return CensusRecord.objects
+
+
+def closed(schema):
+    """A copy of a JSON schema in which every object schema refuses properties it does not declare."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                node.setdefault("additionalProperties", False)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return schema

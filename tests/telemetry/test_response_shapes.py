@@ -6,34 +6,14 @@ each response a client can get is validated against its schema, with no property
 declare (pydantic's schemas allow extra properties; here they are closed, so an undeclared key fails).
 """
 
-import copy
 import json
 
 import jsonschema
 import pytest
 
 from telemetry.schemas import CountsResponse, openapi_document
-from tests.telemetry.client_api import post_batch
+from tests.telemetry.client_api import closed, post_batch
 from tests.telemetry.factories import census, error, usage
-
-
-def closed(schema):
-    """A copy of a JSON schema in which every object schema refuses properties it does not declare."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "properties" in node:
-                node.setdefault("additionalProperties", False)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return schema
-
 
 DOCUMENT = closed(openapi_document())
 
