@@ -16,6 +16,7 @@ characters that are not letters or digits (`user=amosmarble;`, `AmosMarble@conto
 Part of the ground floor (tests/test_architecture.py): pure, no database.
 """
 
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -68,22 +69,29 @@ def _ip_marker(match: re.Match) -> str | None:
     return f"[ip:{truncate_ip(str(ip))}]"
 
 
+@functools.lru_cache(maxsize=4096)
+def _user_pattern(spellings: tuple[str, ...]) -> re.Pattern:
+    """A user ID wherever it stands between two characters that are not letters or digits. Small, so
+    cheap to compile once per user; cached, as a tenant's users come back batch after batch."""
+    alternatives = "|".join(re.escape(spelling) for spelling in spellings)
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
+
+
 class _Scrubber:
-    def __init__(self, *, tenant_id: int, user_id: str | None):
+    def __init__(self, *, tenant_id: int, user_id: str | None, user_pseudonym: str | None = None):
         self.tenant_id = tenant_id
         self.replaced = 0
-        self.pattern = IDENTIFIERS_RE
+        self.user_pattern = None
         normalized = normalize_user_id(user_id) if user_id else ""
         if len(normalized) >= MIN_USER_ID_LENGTH:
-            self.user_marker = _marker("user", hash_user_id(normalized, tenant_id=tenant_id))
+            pseudonym = user_pseudonym or hash_user_id(normalized, tenant_id=tenant_id)
+            self.user_marker = _marker("user", pseudonym)
             # Case-folded and as sent (NFKC): case folding turns "ß" into "ss", which IGNORECASE does not.
             spellings = sorted({normalized, unicodedata.normalize("NFKC", user_id).strip()}, key=len, reverse=True)
-            alternatives = "|".join(re.escape(spelling) for spelling in spellings)
-            user = rf"(?P<user>(?<![^\W_])(?:{alternatives})(?![^\W_]))"
-            self.pattern = re.compile(f"{IDENTIFIERS}|{user}", re.IGNORECASE)
+            self.user_pattern = _user_pattern(tuple(spellings))
 
     def _replace(self, match: re.Match) -> str:
-        kind = match.lastgroup
+        kind = match.lastgroup  # None for a match of the user pattern
         value = match.group(0)
         if kind in ("sip", "email"):
             marker = _marker(kind, hash_sip_uri(value, tenant_id=self.tenant_id))
@@ -97,14 +105,33 @@ class _Scrubber:
         return marker
 
     def scrub(self, text: str) -> str:
+        """One pass, leftmost first: where an identifier and the user ID start together, the identifier
+        (it holds the user ID); what a replacement covers is never looked at again."""
         if not text:
             return text
-        return self.pattern.sub(self._replace, unicodedata.normalize("NFKC", text))
+        text = unicodedata.normalize("NFKC", text)
+        found = [(match.start(), 0, match) for match in IDENTIFIERS_RE.finditer(text)]
+        if self.user_pattern is not None:
+            found += [(match.start(), 1, match) for match in self.user_pattern.finditer(text)]
+            found.sort(key=lambda item: item[:2])
+        if not found:
+            return text
+        parts, position = [], 0
+        for start, _, match in found:
+            if start < position:
+                continue  # inside a value already replaced
+            parts += [text[position:start], self._replace(match)]
+            position = match.end()
+        parts.append(text[position:])
+        return "".join(parts)
 
 
-def scrub_texts(texts: list[str], *, tenant_id: int, user_id: str | None) -> tuple[list[str], int]:
-    """Each text scrubbed, and how many values were replaced in all."""
-    scrubber = _Scrubber(tenant_id=tenant_id, user_id=user_id)
+def scrub_texts(
+    texts: list[str], *, tenant_id: int, user_id: str | None, user_pseudonym: str | None = None
+) -> tuple[list[str], int]:
+    """Each text scrubbed, and how many values were replaced in all. `user_pseudonym`, when the caller
+    has it already, is the user's pseudonym in the tenant under the current key (saves a hash)."""
+    scrubber = _Scrubber(tenant_id=tenant_id, user_id=user_id, user_pseudonym=user_pseudonym)
     scrubbed = [scrubber.scrub(text) for text in texts]
     return scrubbed, scrubber.replaced
 

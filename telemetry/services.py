@@ -243,6 +243,7 @@ class _Pseudonymizer:
             [record.conversation_state, record.conversation_thread_id, record.error_code, record.error_log],
             tenant_id=self.tenant_id,
             user_id=record.user_id,
+            user_pseudonym=candidate.user_hash,
         )
         # Bounds hold after scrubbing and normalization too: a marker or NFKC may lengthen a text, and a
         # value longer than its column would fail the whole batch on every retry.
