@@ -7,8 +7,6 @@ is in no page, URL or log. Tenant admins erase in their organization, superusers
 choose; support staff, who never change anything, may not.
 """
 
-import re
-
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -19,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from telemetry.policy import erasure_words
-from telemetry.pseudonymize import KEY_ID_LENGTH, mask_pseudonym, user_pseudonyms
+from telemetry.pseudonymize import PSEUDONYMS_RE, mask_pseudonym, user_pseudonyms
 from telemetry.selectors import erasure_preview
 from telemetry.services import end_user_erase
 from tenants.forms import FindUserForm
@@ -27,8 +25,6 @@ from tenants.models import Tenant
 from tenants.scoping import admin_tenant_id
 from tenants.services import Actor
 
-_PSEUDONYM = rf"[0-9a-f]{{{KEY_ID_LENGTH}}}:[0-9a-f]{{64}}"
-PSEUDONYMS_RE = re.compile(rf"^{_PSEUDONYM}(?:,{_PSEUDONYM})*$")
 CONFIRM_FIELD = "_confirm_erasure"
 
 

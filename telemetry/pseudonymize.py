@@ -29,6 +29,7 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -43,6 +44,10 @@ KEY_ID_DOMAIN = b"key-id\x00"
 KEY_ID_LENGTH = 6
 # "<key id>:<sha256 hex>": the longest pseudonym a column must hold.
 PSEUDONYM_LENGTH = KEY_ID_LENGTH + 1 + 64
+# One or more pseudonyms of one person (one per hash key still in use), comma-separated, as the find-user
+# filter and the erasure confirmation carry them: "<key id>:<hash>,<key id>:<hash>".
+_ONE_PSEUDONYM = rf"[0-9a-f]{{{KEY_ID_LENGTH}}}:[0-9a-f]{{64}}"
+PSEUDONYMS_RE = re.compile(rf"^{_ONE_PSEUDONYM}(?:,{_ONE_PSEUDONYM})*$")
 # How much of a pseudonym's hash people are shown (and an erasure receipt records).
 SHOWN_HASH_LENGTH = 8
 

@@ -10,7 +10,6 @@ Permissions come from the portal role, never from Django model permissions: tena
 what their admin class allows, support staff only view, superusers write what any admin class allows.
 """
 
-import re
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -22,7 +21,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from telemetry.pseudonymize import KEY_ID_LENGTH, mask_pseudonym, user_pseudonyms
+from telemetry.pseudonymize import PSEUDONYMS_RE, mask_pseudonym, user_pseudonyms
 from tenants.forms import FindUserForm, tenant_of_new_object
 from tenants.models import Tenant, is_tenant_scoped
 from tenants.scoping import admin_tenant_id, is_support, visible_tenant_ids
@@ -198,9 +197,6 @@ class StopCollectionConfirmationMixin:
 
 
 USER_HASH_VAR = "user_hash"
-# One or more pseudonyms (one per hash key still in use), comma-separated: "<key id>:<hash>,...".
-_PSEUDONYM = rf"[0-9a-f]{{{KEY_ID_LENGTH}}}:[0-9a-f]{{64}}"
-PSEUDONYMS_RE = re.compile(rf"^{_PSEUDONYM}(?:,{_PSEUDONYM})*$")
 
 
 class LookedUpUserFilter(admin.ListFilter):
