@@ -243,12 +243,12 @@ def bench_urls():
 
     class PlainErrorReportAdmin(admin.ModelAdmin):
         list_display = ("timestamp", "tenant", "pool", "client", "error_code", "user_hash", "message_direction")
-        list_filter = ("tenant",)
+        list_filter = ("tenant", "pool", "client")
         search_fields = ("error_code", "user_hash")
 
     class PlainUsageRecordAdmin(admin.ModelAdmin):
         list_display = ("timestamp", "tenant", "pool", "client", "ims_sent", "call_minutes", "federation_partner")
-        list_filter = ("tenant",)
+        list_filter = ("tenant", "pool", "client")
 
     class PlainCensusRecordAdmin(admin.ModelAdmin):
         list_display = ("timestamp", "client", "app_name", "os_name", "os_version", "user_language")
@@ -285,7 +285,7 @@ def run(repeat: int) -> None:
 
     from telemetry.pseudonymize import hash_user_id
     from tenants import services
-    from tenants.models import PortalRole, Tenant
+    from tenants.models import Pool, PortalRole, Tenant
 
     settings.ROOT_URLCONF = bench_urls()
     clear_url_caches()
@@ -307,10 +307,18 @@ def run(repeat: int) -> None:
     client.force_login(user)
     contoso = Tenant.objects.all_tenants().get(slug="contoso").pk
     typed_hash = hash_user_id(TYPED_USER, tenant_id=contoso)
+    # The busiest pool and the smallest (the one of the smallest tenant), for the pool filter.
+    busy_pool = Pool.objects.all_tenants().get(fqdn="pool01.contoso.com").pk
+    small_pool = Pool.objects.all_tenants().get(fqdn="pool01.tailspintoys.com").pk
+    week = f"from_day={_days_ago(13)}&to_day={_days_ago(7)}"
+    plain_week = f"timestamp__gte={_days_ago(13)}&timestamp__lt={_days_ago(6)}"
+    # The default admin has an action column before the timestamp: its sort index is one more.
     # (label, the portal's page, the default admin's page of the same table with the same filter)
     cases = [
         ("dashboard, contoso, 30 days", "/portal/dashboard/?tenant=contoso", None),
         ("dashboard, contoso, 60 days", f"/portal/dashboard/?tenant=contoso&from={_days_ago(59)}", None),
+        ("dashboard, all tenants, 30 days", "/portal/dashboard/all/", None),
+        ("dashboard, all tenants, 60 days", f"/portal/dashboard/all/?from={_days_ago(59)}", None),
         ("error reports, first page", "/admin/telemetry/errorreport/", "/plain-admin/telemetry/errorreport/"),
         (
             "error reports, error code",
@@ -334,7 +342,73 @@ def run(repeat: int) -> None:
             f"/admin/telemetry/errorreport/?tenant__id__exact={contoso}",
             f"/plain-admin/telemetry/errorreport/?tenant__id__exact={contoso}",
         ),
+        (
+            "error reports, oldest first",
+            "/admin/telemetry/errorreport/?o=0",
+            "/plain-admin/telemetry/errorreport/?o=1",
+        ),
+        (
+            "error reports, a week",
+            f"/admin/telemetry/errorreport/?{week}",
+            f"/plain-admin/telemetry/errorreport/?{plain_week}",
+        ),
+        (
+            "error reports, tenant, a week",
+            f"/admin/telemetry/errorreport/?tenant__id__exact={contoso}&{week}",
+            f"/plain-admin/telemetry/errorreport/?tenant__id__exact={contoso}&{plain_week}",
+        ),
+        (
+            "error reports, busy pool",
+            f"/admin/telemetry/errorreport/?pool__id__exact={busy_pool}",
+            f"/plain-admin/telemetry/errorreport/?pool__id__exact={busy_pool}",
+        ),
+        (
+            "error reports, small pool, oldest",
+            f"/admin/telemetry/errorreport/?pool__id__exact={small_pool}&o=0",
+            f"/plain-admin/telemetry/errorreport/?pool__id__exact={small_pool}&o=1",
+        ),
+        (
+            "error reports, client",
+            "/admin/telemetry/errorreport/?client__exact=mobile",
+            "/plain-admin/telemetry/errorreport/?client__exact=mobile",
+        ),
+        (
+            "error reports, code filter",
+            "/admin/telemetry/errorreport/?error_code=SIGNIN_TIMEOUT",
+            "/plain-admin/telemetry/errorreport/?error_code__iexact=SIGNIN_TIMEOUT",
+        ),
+        (
+            "error reports, rare code, a week",
+            f"/admin/telemetry/errorreport/?error_code=RARE_FIRMWARE_BUG&{week}",
+            f"/plain-admin/telemetry/errorreport/?error_code__iexact=RARE_FIRMWARE_BUG&{plain_week}",
+        ),
+        (
+            "error reports, code any case",
+            "/admin/telemetry/errorreport/?q=certificate_invalid",
+            "/plain-admin/telemetry/errorreport/?error_code__iexact=certificate_invalid",
+        ),
         ("usage, first page", "/admin/telemetry/usagerecord/", "/plain-admin/telemetry/usagerecord/"),
+        ("usage, oldest first", "/admin/telemetry/usagerecord/?o=0", "/plain-admin/telemetry/usagerecord/?o=1"),
+        (
+            "usage, a week",
+            f"/admin/telemetry/usagerecord/?{week}",
+            f"/plain-admin/telemetry/usagerecord/?{plain_week}",
+        ),
+        (
+            "usage, busy pool",
+            f"/admin/telemetry/usagerecord/?pool__id__exact={busy_pool}",
+            f"/plain-admin/telemetry/usagerecord/?pool__id__exact={busy_pool}",
+        ),
+        (
+            "usage, small pool, a week",
+            f"/admin/telemetry/usagerecord/?pool__id__exact={small_pool}&{week}",
+            f"/plain-admin/telemetry/usagerecord/?pool__id__exact={small_pool}&{plain_week}",
+        ),
+        (
+            "usage, client",
+            "/admin/telemetry/usagerecord/?client__exact=web",
+            "/plain-admin/telemetry/usagerecord/?client__exact=web",
+        ),
         (
             "usage, tenant",
             f"/admin/telemetry/usagerecord/?tenant__id__exact={contoso}",
@@ -346,15 +420,26 @@ def run(repeat: int) -> None:
             "/admin/telemetry/censusrecord/?client__exact=web",
             "/plain-admin/telemetry/censusrecord/?client__exact=web",
         ),
+        ("census, oldest first", "/admin/telemetry/censusrecord/?o=0", "/plain-admin/telemetry/censusrecord/?o=1"),
+        (
+            "census, a week",
+            f"/admin/telemetry/censusrecord/?{week}",
+            f"/plain-admin/telemetry/censusrecord/?{plain_week}",
+        ),
+        (
+            "census, client, a week",
+            f"/admin/telemetry/censusrecord/?client__exact=mobile&{week}",
+            f"/plain-admin/telemetry/censusrecord/?client__exact=mobile&{plain_week}",
+        ),
     ]
-    print(f"\n{'page':<32} {'portal ms':>10} {'default admin ms':>17} {'ratio':>7}")
+    print(f"\n{'page':<36} {'portal ms':>10} {'default admin ms':>17} {'ratio':>7}")
     for label, url, plain_url in cases:
         portal_ms = measure(client, url, repeat)
         if plain_url is None:
-            print(f"{label:<32} {portal_ms:>10.1f} {'-':>17} {'-':>7}")
+            print(f"{label:<36} {portal_ms:>10.1f} {'-':>17} {'-':>7}")
             continue
         plain_ms = measure(client, plain_url, repeat)
-        print(f"{label:<32} {portal_ms:>10.1f} {plain_ms:>17.1f} {portal_ms / plain_ms:>7.3f}")
+        print(f"{label:<36} {portal_ms:>10.1f} {plain_ms:>17.1f} {portal_ms / plain_ms:>7.3f}")
     print(f"\nmedian of {repeat} requests after a warm-up; ratio = portal / default admin (lower is faster)")
 
 

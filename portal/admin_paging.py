@@ -2,14 +2,15 @@
 
 Django's change list runs COUNT(*) twice per page (the filtered and the full count) and offers
 sorting on any column; on a big table each is a scan. These lists read the page plus one row to know
-whether there is a next one, sort only by the admin's index-backed `ordering`, and show PostgreSQL's
-planner estimate instead of a count when unfiltered.
+whether there is a next one, sort only by the admin's index-backed `ordering` (or, on request, by a
+column its `index_sorts` names, either way), and show PostgreSQL's planner estimate instead of a count
+when unfiltered.
 """
 
 from functools import cached_property
 
 from django.contrib.admin import ShowFacets
-from django.contrib.admin.views.main import PAGE_VAR, ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, ChangeList
 from django.core.paginator import Paginator
 from django.db import connection
 
@@ -66,10 +67,34 @@ class LookaheadPaginator(Paginator):
 
 
 class CountFreeChangeList(ChangeList):
-    """Next/previous paging, a fixed index-backed order and, when unfiltered, an estimated total."""
+    """Next/previous paging, an index-backed order and, when unfiltered, an estimated total."""
 
     def get_ordering(self, request, queryset):
-        return list(self.model_admin.ordering)
+        """The admin's `ordering`, or the order `index_sorts` gives the first sorted column, either way.
+
+        `index_sorts` maps a column of `list_display` to the fields of an index that serves it,
+        descending (`("-timestamp", "-id")`); an index read backwards serves the ascending order, so
+        both directions cost the same. A request to sort by any other column is ignored.
+        """
+        sorts = getattr(self.model_admin, "index_sorts", {})
+        first = self.params.get(ORDER_VAR, "").split(".")[0]
+        descending = first.startswith("-")
+        digits = first.removeprefix("-")
+        if not digits.isdigit() or int(digits) >= len(self.list_display):
+            return list(self.model_admin.ordering)
+        column = self.list_display[int(digits)]
+        if column not in sorts:
+            return list(self.model_admin.ordering)
+        fields = sorts[column]
+        if descending:
+            return list(fields)
+        return [field.removeprefix("-") for field in fields]
+
+    @property
+    def oldest_first(self) -> bool:
+        """Whether this list was sorted ascending by one of its `index_sorts` (next pages are newer)."""
+        sorts = getattr(self.model_admin, "index_sorts", {})
+        return bool(sorts) and not self.get_ordering(None, None)[0].startswith("-")
 
     @property
     def has_next_page(self) -> bool:

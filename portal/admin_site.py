@@ -1,6 +1,8 @@
 """The admin site of the portal: who may enter, and where a tenant admin starts."""
 
 from django.contrib import admin
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from tenants.models import Tenant
@@ -33,6 +35,12 @@ class PortalAdminSite(admin.AdminSite):
         context["site_url"] = self._url_or_none("dashboard")
         return context
 
+    def index(self, request, extra_context=None):
+        # A tenant admin's home page says when their organization's usage data collection is Off.
+        tenant_id = admin_tenant_id(request.user)
+        own = Tenant.objects.visible_to(request.user).filter(pk=tenant_id).first() if tenant_id else None
+        return super().index(request, {"own_tenant": own, **(extra_context or {})})
+
     def get_app_list(self, request, app_label=None):
         """The sidebar and index: a tenant admin's one tenant is "Your organization", first, and leads
         straight to its page rather than to a list of one."""
@@ -61,3 +69,9 @@ class PortalAdminSite(admin.AdminSite):
             return reverse(name, args=args, current_app=self.name)
         except NoReverseMatch:
             return None
+
+
+def forbidden_page(request) -> HttpResponse:
+    """The portal's 403 page: its navigation, and a sentence that says why (templates/403.html)."""
+    context = admin.site.each_context(request) if hasattr(request, "user") else {}
+    return render(request, "403.html", {**context, "title": "You may not do this"}, status=403)

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from telemetry import dashboard, erasure_views
 from telemetry.datasheet_views import datasheet_csv_view, datasheet_json_view, datasheet_view
@@ -10,10 +11,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/dashboard/", dashboard.dashboard_view, name="dashboard"),
     path("portal/dashboard/export.csv", dashboard.dashboard_export_view, name="dashboard_export"),
+    path("portal/dashboard/all/", dashboard.all_tenants_dashboard_view, name="dashboard_all_tenants"),
     path("portal/datasheet/", datasheet_view, name="datasheet"),
     path("portal/datasheet/export.csv", datasheet_csv_view, name="datasheet_export_csv"),
     path("portal/datasheet/export.json", datasheet_json_view, name="datasheet_export_json"),
     path("portal/erase/", erasure_views.erase_view, name="erase_end_user"),
+    # The portal is the admin: nobody has anything to find at the bare root.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="root"),
     path("", include("telemetry.urls")),
 ]
 

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
+from portal.admin_site import forbidden_page
 from telemetry import problems
 from telemetry.forms import PeriodForm
 from telemetry.names import fqdn_key
@@ -307,4 +308,4 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if problems.is_api_path(request.path):
         return problems.problem(status=403, kind="forbidden", title="Forbidden", detail=FORBIDDEN, quiet=True)
-    return defaults.permission_denied(request, exception)
+    return forbidden_page(request)

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class TelemetryConfig(AppConfig):
     name = "telemetry"
     verbose_name = "Telemetry"
+
+    def ready(self):
+        # The what-if of the policy pages reads the ledger through tenants' registry: tenants may not
+        # import telemetry's models (tests/test_architecture.py). Imported here, once the models are
+        # loaded: at the top of this module they would be imported before the app registry is ready.
+        from telemetry.selectors import ledger_records  # noqa: PLC0415
+        from tenants import consequences  # noqa: PLC0415
+
+        consequences.register(ledger_records)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -23,6 +23,12 @@ from telemetry.forms import PeriodForm
 from telemetry.policy import actor_words, category_words, client_policy_summary, on_off, reason_words
 from telemetry.records import USAGE_COUNTER_NAMES, USAGE_COUNTERS
 from telemetry.selectors import (
+    all_tenants_dashboard_ledger,
+    all_tenants_error_codes,
+    all_tenants_scrubbed_total,
+    all_tenants_top_federation_partners,
+    all_tenants_usage_by_day,
+    all_tenants_usage_by_pool,
     dashboard_error_codes,
     dashboard_ledger,
     dashboard_policy_changes,
@@ -30,11 +36,12 @@ from telemetry.selectors import (
     dashboard_usage_by_day,
     dashboard_usage_by_pool,
     scrubbed_total,
+    tenants_ranked_by_records,
 )
 from telemetry.templatetags.telemetry_tags import usage_counters
 from telemetry.vocabulary import Category, Outcome
 from tenants.models import AuditLogEntry, Tenant
-from tenants.scoping import admin_tenant_id
+from tenants.scoping import admin_tenant_id, visible_tenant_ids
 from tenants.selectors import pools_with_effective_meeting_ux, tenant_for_viewer
 
 MAX_DAYS = 366
@@ -100,6 +107,16 @@ class Dashboard:
     @property
     def markers(self) -> list[charts.Marker]:
         return [charts.Marker(day=entry.created_at.date(), label=words) for entry, words in self.policy_changes]
+
+    @property
+    def numbered_policy_changes(self) -> list[tuple[int | None, AuditLogEntry, str]]:
+        """The policy changes with the number of their marker on the charts (None: outside the days)."""
+        number_of = {
+            marker.day: group.number
+            for group in charts.marker_groups(self.days, self.markers)
+            for marker in group.markers
+        }
+        return [(number_of.get(entry.created_at.date()), entry, words) for entry, words in self.policy_changes]
 
 
 def _policy_summary(tenant: Tenant) -> list[tuple[str, str]]:
@@ -203,11 +220,11 @@ def _usage_chart(dashboard: Dashboard) -> dict:
     description = (
         f"Stored usage per day from {dashboard.date_from} to {dashboard.date_to}, all pools: "
         + ", ".join(f"{counter.label} {dashboard.usage_total[counter.name]:,}" for counter in USAGE_COUNTERS)
-        + ". Vertical lines mark policy changes."
+        + ". One panel per counter, each on its own scale. Vertical lines mark policy changes."
     )
     return {
-        "title": "Stored usage per day",
-        "svg": charts.line_chart(
+        "title": "Stored usage per day (each counter on its own scale)",
+        "svg": charts.small_multiples_chart(
             chart_id="chart-usage-sums",
             title="Stored usage per day",
             description=description,
@@ -336,3 +353,81 @@ def dashboard_export_view(request: HttpRequest) -> HttpResponse:
     dashboard = dashboard_build(tenant=tenant, date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
     filename = f"dashboard-{tenant.slug}-{dashboard.date_from}-{dashboard.date_to}.csv"
     return csv_attachment(dashboard_csv_rows(dashboard), filename=filename)
+
+
+# --- The all-tenants dashboard: support staff and superusers only (a tenant admin gets a 404, as for any
+# page that is not theirs). The same count tables summed over every tenant, and the tenants ranked.
+
+TOP_TENANTS = 20
+# A tenant's volume: the records it sent, whatever became of them (a resent duplicate is not more traffic).
+RECEIVED = [Outcome.ACCEPTED, Outcome.DROPPED, Outcome.REJECTED]
+
+
+@dataclass
+class AllTenantsDashboard:
+    """What the all-tenants page shows; the charts read it as they read a Dashboard (no policy markers:
+    each tenant changes its own policy)."""
+
+    date_from: date
+    date_to: date
+    days: list[date]
+    ledger: list[LedgerRow]
+    drops: list[tuple[str, str, int]]
+    usage_by_pool: list[dict]
+    usage_total: dict
+    usage_by_day: list[dict]
+    partners: list[dict]
+    error_codes: list[dict]
+    scrubbed: int
+    tenants_by_volume: list[dict]
+    tenants_by_drops: list[dict]
+    markers: list[charts.Marker] = field(default_factory=list)
+
+
+def all_tenants_dashboard_build(*, date_from: date, date_to: date) -> AllTenantsDashboard:
+    days = [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
+    period = {"date_from": date_from, "date_to": date_to}
+    ledger = _ledger_rows(all_tenants_dashboard_ledger(**period))
+    usage_by_pool = all_tenants_usage_by_pool(**period)
+    usage_total = {name: sum(row[name] or 0 for row in usage_by_pool) for name in ("records", *USAGE_COUNTER_NAMES)}
+    usage_days = all_tenants_usage_by_day(**period)
+    empty_usage = dict.fromkeys(("records", *USAGE_COUNTER_NAMES), 0)
+    return AllTenantsDashboard(
+        date_from=date_from,
+        date_to=date_to,
+        days=days,
+        ledger=ledger,
+        drops=_drop_totals(ledger),
+        usage_by_pool=usage_by_pool,
+        usage_total=usage_total,
+        usage_by_day=[{"day": day, **usage_days.get(day, empty_usage)} for day in days],
+        partners=all_tenants_top_federation_partners(**period, limit=TOP_PARTNERS),
+        error_codes=all_tenants_error_codes(**period, limit=TOP_ERROR_CODES),
+        scrubbed=all_tenants_scrubbed_total(**period),
+        tenants_by_volume=tenants_ranked_by_records(outcomes=RECEIVED, **period, limit=TOP_TENANTS),
+        tenants_by_drops=tenants_ranked_by_records(outcomes=[Outcome.DROPPED], **period, limit=TOP_TENANTS),
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def all_tenants_dashboard_view(request: HttpRequest) -> HttpResponse:
+    if visible_tenant_ids(request.user) is not None:
+        raise Http404("No such page.")
+    form = DashboardForm(request.GET, tenants=None, today=timezone.now().date())
+    context = {**_admin_context(request), "title": "Telemetry dashboard: all tenants", "form": form}
+    if not form.is_valid():
+        return render(request, "dashboard/all_tenants.html", context, status=400)
+    dashboard = all_tenants_dashboard_build(date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
+    shown = {"from": str(dashboard.date_from), "to": str(dashboard.date_to)}
+    context.update(
+        form=DashboardForm(shown, tenants=None, today=form.today),
+        dashboard=dashboard,
+        outcome_charts=[_outcome_chart(dashboard, category) for category in Category],
+        usage_chart=_usage_chart(dashboard),
+        usage_labels=[counter.label for counter in USAGE_COUNTERS],
+        period_query=f"from={dashboard.date_from}&to={dashboard.date_to}",
+        top_tenants=TOP_TENANTS,
+    )
+    return render(request, "dashboard/all_tenants.html", context)

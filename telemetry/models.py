@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 
 from django.db import models
+from django.db.models.functions import Upper
 
 from telemetry.pseudonymize import PSEUDONYM_LENGTH
 from telemetry.records import FQDN, NAME, SHORT, THREAD_ID, USAGE_COUNTERS
@@ -81,6 +82,11 @@ class CensusRecord(CensusFields):
             models.Index(fields=["os_name", "os_version", "-day"], name="census_os_day"),
             models.Index(fields=["os_version", "-day"], name="census_version_day"),
             models.Index(fields=["user_language", "-day"], name="census_language_day"),
+            # The census browser, newest first by timestamp (and oldest first, read backwards), alone
+            # and with a date range on timestamp.
+            models.Index(fields=["-timestamp", "-id"], name="census_time"),
+            # The census browser filtered by client, in time order.
+            models.Index(fields=["client", "-timestamp", "-id"], name="census_client_time"),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +118,13 @@ class UsageRecord(TenantRecord, UsageCounters):
             models.Index(fields=["pool", "-day"], name="usage_pool_day"),
             models.Index(fields=["-day", "-id"], name="usage_day"),
             models.Index(fields=["record_id"], name="usage_record_id"),
+            # The usage browser in time order (either direction), alone and with a date range.
+            models.Index(fields=["-timestamp", "-id"], name="usage_time"),
+            # The usage browser filtered by tenant, by pool or by client, in time order (a date range
+            # on timestamp is a range on the index's second column).
+            models.Index(fields=["tenant", "-timestamp", "-id"], name="usage_tenant_time"),
+            models.Index(fields=["pool", "-timestamp", "-id"], name="usage_pool_time"),
+            models.Index(fields=["client", "-timestamp", "-id"], name="usage_client_time"),
         ]
 
     def __str__(self) -> str:
@@ -143,6 +156,19 @@ class ErrorReport(TenantRecord):
             models.Index(fields=["error_code", "-day"], name="error_code_day"),
             models.Index(fields=["pool", "-day"], name="error_pool_day"),
             models.Index(fields=["record_id"], name="error_record_id"),
+            # The error-report browser in time order (either direction), alone and with a date range.
+            models.Index(fields=["-timestamp", "-id"], name="error_time"),
+            # The error-report browser filtered by tenant, by pool, by client or by a looked-up user,
+            # in time order (a date range on timestamp is a range on the index's second column).
+            models.Index(fields=["tenant", "-timestamp", "-id"], name="error_tenant_time"),
+            models.Index(fields=["pool", "-timestamp", "-id"], name="error_pool_time"),
+            models.Index(fields=["client", "-timestamp", "-id"], name="error_client_time"),
+            models.Index(fields=["user_hash", "-timestamp", "-id"], name="error_user_time"),
+            # The error-code filter and the case-blind error-code search (`signin_timeout` finds
+            # SIGNIN_TIMEOUT): both compare UPPER(error_code), in time order.
+            models.Index(
+                Upper("error_code"), models.F("timestamp").desc(), models.F("id").desc(), name="error_code_upper_time"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -256,6 +282,8 @@ class ErrorCodeDailyCount(DailyCount):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "day", "error_code"], name="error_code_daily_key")]
+        # The error-report browser's error-code filter lists the codes of the last days, every tenant's.
+        indexes = [models.Index(fields=["day"], name="error_code_daily_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.error_code}: {self.records}"

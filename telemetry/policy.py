@@ -146,9 +146,15 @@ def on_off(value: bool) -> str:
     return "On" if value else "Off"
 
 
+# The Meetings App and its join launcher follow MeetingUxEnableTelemetry, never this switch (domain.md).
+MEETINGS_APP_FOLLOWS_ITS_OWN = (
+    "The Meetings App and its join launcher are not affected: they follow their own setting "
+    "(Meetings App telemetry), and Windows crash uploads follow theirs."
+)
 USAGE_HELP = (
-    "Off stops usage data AND error reporting for every user of the organization "
-    "(the client policy DisableAutomaticSendTracing). Users cannot turn it back on for themselves."
+    "Off stops usage data AND error reporting for every user of the organization's desktop, mobile and "
+    "web clients (the client policy DisableAutomaticSendTracing). Users cannot turn it back on for "
+    f"themselves. {MEETINGS_APP_FOLLOWS_ITS_OWN}"
 )
 WATSON_HELP = "Windows crash uploads from the Meetings App (Windows Error Reporting, Watson)."
 MEETING_UX_HELP = (
@@ -298,7 +304,9 @@ def stops_collection(old: TenantPolicy, new: TenantPolicy) -> list[str]:
     empty when it stops nothing (a change that only turns collection on needs no confirmation)."""
     stops = []
     if _desktop_usage_stored(old) and not _desktop_usage_stored(new):
-        stops.append("Usage data and error reports stop for every user of the organization.")
+        stops.append(
+            f"Usage data and error reports stop for every user of the organization. {MEETINGS_APP_FOLLOWS_ITS_OWN}"
+        )
     if _windows_crashes_stored(old) and not _windows_crashes_stored(new):
         stops.append("Windows crash uploads from the Meetings App stop.")
     return stops
@@ -311,3 +319,148 @@ def meeting_ux_stops(*, identity: str, stopping_pools: list[str], old_value: boo
     if old_value and not new_value and not stops:
         stops.append(f"Meetings App telemetry at {identity} turns off (no pool is affected right now).")
     return stops
+
+
+# --- The explainer: what is collected for a pool and a user, category by category, and why. The
+# command get_cs_effective_policy and the pool pages both show it; each line comes from `decide`.
+
+
+@dataclass(frozen=True)
+class EffectivePolicyLine:
+    """One category of the explainer: collected or not (None: it depends on each user's opt-in), the
+    rule that decided it and the scope the rule comes from."""
+
+    category: str
+    collected: bool | None
+    rule: str
+    scope: str
+
+    @property
+    def collected_words(self) -> str:
+        if self.collected is None:
+            return "Collected for users who opted in"
+        return "Collected" if self.collected else "Not collected"
+
+
+CLIENT_POLICY_SCOPE = "Global (client policy of the organization)"
+WATSON_SCOPE = "Global (Windows Error Reporting of the organization)"
+CENSUS_SCOPE = "Installation (no setting applies)"
+
+
+def effective_policy(
+    *, tenant_policy: TenantPolicy, meeting_ux: MeetingUxSetting, user_opted_in: bool | None
+) -> list[EffectivePolicyLine]:
+    """Census, usage, error reporting, the Meetings App and Windows crash uploads for one pool's
+    effective MeetingUxEnableTelemetry and one user (`user_opted_in` None: no user given)."""
+    census = decide(category=Category.CENSUS, client=Client.DESKTOP, tenant_policy=tenant_policy)
+    usage = decide(category=Category.USAGE, client=Client.DESKTOP, tenant_policy=tenant_policy)
+    errors = decide(
+        category=Category.ERROR, client=Client.DESKTOP, tenant_policy=tenant_policy, user_opted_in=bool(user_opted_in)
+    )
+    if user_opted_in is None and _opted_in_error_reports_stored(tenant_policy):
+        errors_line = EffectivePolicyLine(
+            "Error reporting",
+            None,
+            "DisableAutomaticSendTracing is False: error reports of each user who has opted in",
+            f"{CLIENT_POLICY_SCOPE} and each user's own opt-in",
+        )
+    else:
+        scope = CLIENT_POLICY_SCOPE
+        if errors.reason != DropReason.USAGE_COLLECTION_DISABLED:
+            scope = f"{CLIENT_POLICY_SCOPE} and the user's own opt-in"
+        errors_line = EffectivePolicyLine("Error reporting", errors.stored, errors.explanation, scope)
+    meetings = decide(
+        category=Category.USAGE, client=Client.MEETINGS_APP, tenant_policy=tenant_policy, meeting_ux=meeting_ux
+    )
+    crashes = decide(
+        category=Category.ERROR, client=Client.MEETINGS_APP, tenant_policy=tenant_policy, windows_crash=True
+    )
+    return [
+        EffectivePolicyLine("Census", census.stored, census.explanation, CENSUS_SCOPE),
+        EffectivePolicyLine("Usage", usage.stored, usage.explanation, CLIENT_POLICY_SCOPE),
+        errors_line,
+        EffectivePolicyLine("Meetings App", meetings.stored, meetings.explanation, decided_by(meeting_ux)),
+        EffectivePolicyLine("Windows crash uploads", crashes.stored, crashes.explanation, WATSON_SCOPE),
+    ]
+
+
+def opted_in_words(count: int) -> str:
+    """How many end users have opted in to error reporting, as the policies page says it."""
+    users = "end user has" if count == 1 else "end users have"
+    return (
+        f"{count:,} {users} opted in to error reporting from their client. Their error reports are "
+        "collected while usage data collection is On; the opt-in is their own choice."
+    )
+
+
+def usage_off_banner(*, organization: str, since: str | None) -> str:
+    """The banner shown while usage data collection is Off; `since` is when it was turned off, in words."""
+    when = f" since {since}" if since else ""
+    return (
+        f"Usage data collection is Off for {organization}{when}: no usage data and no error reports are "
+        f"collected from its desktop, mobile and web clients. Census data is still collected. "
+        f"{MEETINGS_APP_FOLLOWS_ITS_OWN}"
+    )
+
+
+def meeting_ux_shadowed_pools(
+    *, identity: str, configurations: Mapping[str, bool], pools: list[tuple[str, str | None]]
+) -> list[tuple[str, MeetingUxSetting]]:
+    """The pools (FQDN, site name) that the configuration at `identity` (Global or a site) covers but
+    does not decide, because a more specific scope exists, each with the setting that decides it."""
+    shadowed = []
+    for fqdn, site_name in pools:
+        covered = identity == GLOBAL_IDENTITY or (site_name is not None and identity == site_identity(site_name))
+        if not covered:
+            continue
+        setting = resolve_meeting_ux(configurations=configurations, pool_fqdn=fqdn, site_name=site_name)
+        if setting.identity != identity:
+            shadowed.append((fqdn, setting))
+    return shadowed
+
+
+def shadowing_warning(*, identity: str, shadowed: list[tuple[str, MeetingUxSetting]]) -> str | None:
+    """The warning that the setting at `identity` does not decide for some of its pools; None if it does."""
+    if not shadowed:
+        return None
+    pools = "; ".join(f"{fqdn} ({on_off(setting.enabled)}, set at {setting.identity})" for fqdn, setting in shadowed)
+    return (
+        f"The Meetings App setting at {identity} does not decide for every pool it covers: "
+        f"a more specific scope keeps its own value on {pools}."
+    )
+
+
+def what_if_words(
+    *,
+    stops: bool,
+    records_per_day: float | None,
+    exact: bool,
+    days: int,
+    opted_in_users: int | None = None,
+    pools: list[str] | None = None,
+    every_pool: bool = False,
+) -> list[str]:
+    """The what-if of a change, in words: records a day it affects (from the ledger's last `days` days;
+    `exact` False when the counts can only bound it), opted-in users, and pools."""
+    lines = []
+    verb = "stop being collected" if stops else "start being collected"
+    if records_per_day is not None:
+        amount = f"{records_per_day:,.0f}" if records_per_day >= 1 or records_per_day == 0 else "fewer than 1"
+        if records_per_day == 0:
+            lines.append(f"No records a day {verb} (none arrived in the last {days} days).")
+        else:
+            bound = "About" if exact else "At most"
+            lines.append(f"{bound} {amount} records a day {verb} (average of the last {days} days).")
+    if opted_in_users is not None:
+        one = opted_in_users == 1
+        users = "end user who opted in" if one else "end users who opted in"
+        if stops:
+            verb_users = "stops sending error reports" if one else "stop sending error reports"
+        else:
+            verb_users = "sends error reports again" if one else "send error reports again"
+        lines.append(f"{opted_in_users:,} {users} to error reporting {verb_users}.")
+    if every_pool:
+        lines.append("Pools affected: every pool of the organization.")
+    elif pools is not None:
+        lines.append(f"Pools affected: {', '.join(pools)}." if pools else "Pools affected: none right now.")
+    return lines

@@ -168,3 +168,102 @@ def expiring_records(*, tenant: Tenant, usage_days: int, error_report_days: int,
             tenant=tenant, day__lt=today - timedelta(days=error_report_days)
         ).count(),
     }
+
+
+# --- The what-if of a policy change (tenants/consequences.py asks; telemetry/apps.py registers it).
+
+
+def ledger_records(*, tenant: Tenant, ledger_slice, date_from: date, date_to: date) -> int:
+    """Records of the ledger in a slice (categories, clients, outcome, reason) and a period of days."""
+    rows = IngestionCount.objects.filter(
+        tenant=tenant,
+        day__range=(date_from, date_to),
+        category__in=ledger_slice.categories,
+        client__in=ledger_slice.clients,
+        outcome=ledger_slice.outcome,
+    )
+    if ledger_slice.reason:
+        rows = rows.filter(reason=ledger_slice.reason)
+    return rows.aggregate(total=Sum("records"))["total"] or 0
+
+
+# --- The all-tenants dashboard (telemetry/dashboard.py, support staff and superusers only). The same
+# count tables, summed over every tenant: crossing tenants is spelled out (`all_tenants()`).
+
+
+def all_tenants_dashboard_ledger(*, date_from: date, date_to: date) -> list[dict]:
+    """Records per day, category, outcome and reason, every tenant and client summed, in day order."""
+    return list(
+        IngestionCount.objects.all_tenants()
+        .filter(day__range=(date_from, date_to))
+        .values("day", "category", "outcome", "reason")
+        .annotate(total=Sum("records"))
+        .filter(total__gt=0)
+        .order_by("day", "category", "outcome", "reason")
+    )
+
+
+def all_tenants_usage_by_pool(*, date_from: date, date_to: date) -> list[dict]:
+    """Stored usage summed per pool (pools of every tenant, with their tenant's slug), in name order."""
+    return list(
+        UsageDailySum.objects.all_tenants()
+        .filter(day__range=(date_from, date_to))
+        .values("pool__fqdn", "tenant__slug")
+        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
+        .order_by("pool__fqdn", "tenant__slug")
+    )
+
+
+def all_tenants_usage_by_day(*, date_from: date, date_to: date) -> dict[date, dict]:
+    """Stored usage summed per day over every tenant and pool; days without stored usage are absent."""
+    rows = (
+        UsageDailySum.objects.all_tenants()
+        .filter(day__range=(date_from, date_to))
+        .values("day")
+        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
+        .order_by("day")
+    )
+    return {row.pop("day"): row for row in rows}
+
+
+def all_tenants_top_federation_partners(*, date_from: date, date_to: date, limit: int) -> list[dict]:
+    return list(
+        FederationPartnerDailyCount.objects.all_tenants()
+        .filter(day__range=(date_from, date_to))
+        .values("partner")
+        .annotate(total=Sum("records"))
+        .order_by("-total", "partner")[:limit]
+    )
+
+
+def all_tenants_error_codes(*, date_from: date, date_to: date, limit: int) -> list[dict]:
+    return list(
+        ErrorCodeDailyCount.objects.all_tenants()
+        .filter(day__range=(date_from, date_to))
+        .values("error_code")
+        .annotate(total=Sum("records"))
+        .order_by("-total", "error_code")[:limit]
+    )
+
+
+def all_tenants_scrubbed_total(*, date_from: date, date_to: date) -> int:
+    total = (
+        ScrubbedDailyCount.objects.all_tenants()
+        .filter(day__range=(date_from, date_to))
+        .aggregate(total=Sum("replaced"))["total"]
+    )
+    return total or 0
+
+
+def tenants_ranked_by_records(*, outcomes: list[str], date_from: date, date_to: date, limit: int) -> list[dict]:
+    """The tenants with the most records of these outcomes in the period (every outcome: volume;
+    dropped: drops), most first, as `tenant__slug`, `tenant__name` and `total`; tenants without any
+    are left out."""
+    return list(
+        IngestionCount.objects.all_tenants()
+        .filter(day__range=(date_from, date_to), outcome__in=outcomes)
+        .values("tenant__slug", "tenant__name")
+        .annotate(total=Sum("records"))
+        .filter(total__gt=0)
+        .order_by("-total", "tenant__slug")[:limit]
+    )

@@ -4,6 +4,7 @@ Scoping and permissions live in tenants/admin_base.py; every write below is a ca
 tenants/services.py with the signed-in user as the actor, so the audit log records it.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -11,11 +12,12 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from portal.admin_paging import CountFreeListMixin
 from portal.admin_site import OWN_TENANT_LABEL
-from telemetry.policy import CENSUS_EXPLANATION, decided_by, on_off, setting_value_words
+from telemetry.policy import CENSUS_EXPLANATION, decided_by, on_off, opted_in_words, setting_value_words
 from telemetry.pseudonymize import mask_pseudonym
 from telemetry.vocabulary import ScopeKind
 from tenants import services
@@ -27,6 +29,7 @@ from tenants.admin_base import (
     is_superuser,
     is_tenant_admin,
 )
+from tenants.consequences import client_policy_what_if, meeting_ux_what_if
 from tenants.forms import (
     IngestionKeyAddForm,
     PoolAddForm,
@@ -40,7 +43,10 @@ from tenants.forms import (
 from tenants.models import AuditLogEntry, EndUser, IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
 from tenants.selectors import (
+    effective_policy_of,
     meeting_ux_configurations,
+    meeting_ux_shadowing_warnings,
+    opted_in_user_count,
     pools_with_effective_meeting_ux,
     web_service_configurations_ordered,
 )
@@ -137,6 +143,8 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
             "meeting_ux_add_url": reverse("admin:tenants_webserviceconfiguration_add")
             if configuration_admin.has_add_permission(request)
             else None,
+            "opted_in_words": opted_in_words(opted_in_user_count(tenant=tenant)),
+            "shadowing_warnings": meeting_ux_shadowing_warnings(tenant=tenant),
         }
 
     def stopping_changes(self, request, obj, form):
@@ -163,8 +171,11 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
     def history_view(self, request, object_id, extra_context=None):
         return super().history_view(request, object_id, {**self.own_tenant_context(request), **(extra_context or {})})
 
-    def stop_confirmation_response(self, request, obj, stops):
-        response = super().stop_confirmation_response(request, obj, stops)
+    def collection_what_if(self, request, obj, form):
+        return client_policy_what_if(tenant=obj, new=form.chosen_policy()) if obj is not None else []
+
+    def stop_confirmation_response(self, request, obj, stops, *, what_if=()):
+        response = super().stop_confirmation_response(request, obj, stops, what_if=what_if)
         response.context_data.update(self.own_tenant_context(request))
         return response
 
@@ -260,6 +271,13 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
             new_value=form.cleaned_data["meeting_ux"],
         )
 
+    def collection_what_if(self, request, obj, form):
+        if obj is not None:
+            tenant, identity = obj.tenant, obj.identity
+        else:
+            tenant, identity = self._tenant_of_new(request, form), form.scope().identity
+        return meeting_ux_what_if(tenant=tenant, identity=identity, new_value=form.cleaned_data["meeting_ux"])
+
     def save_model(self, request, obj, form, change):
         if change:
             tenant = obj.tenant
@@ -274,6 +292,9 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
             actor=actor_of(request),
         )
         adopt(obj, saved)
+        # Said on the spot: a value that a more specific scope overrides does not do what it seems to.
+        for warning in meeting_ux_shadowing_warnings(tenant=tenant, identity=scope.identity):
+            self.message_user(request, warning, messages.WARNING)
 
     def delete_model(self, request, obj):
         services.web_service_configuration_remove(
@@ -287,6 +308,7 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
         context["stops"] = meeting_ux_stopping_changes(
             tenant=obj.tenant, identity=obj.identity, old_value=obj.meeting_ux_enable_telemetry, new_value=None
         )
+        context["what_if"] = meeting_ux_what_if(tenant=obj.tenant, identity=obj.identity, new_value=None)
         return super().render_delete_form(request, context)
 
 
@@ -312,14 +334,43 @@ class SiteAdmin(TenantScopedAdmin):
         adopt(obj, site)
 
 
+def effective_policy_html(lines) -> str:
+    """The explainer of one pool as a list: each category collected or not, its rule and scope."""
+    return format_html(
+        '<ul class="portal-effective-policy">{}</ul>',
+        format_html_join(
+            "",
+            '<li><strong>{}</strong>: {} <span class="help">({}; decided by {})</span></li>',
+            ((line.category, line.collected_words, line.rule, line.scope) for line in lines),
+        ),
+    )
+
+
 @admin.register(Pool)
 class PoolAdmin(TenantScopedAdmin):
     tenant_admin_may_add = True
-    list_display = ("fqdn", "site", "created_at")
+    list_display = ("fqdn", "site", "what_is_collected", "created_at")
     list_select_related = ("tenant", "site")
     search_fields = ("fqdn",)
     autocomplete_fields = ("site",)
+    readonly_fields = ("what_is_collected",)
     form = PoolAddForm
+
+    @admin.display(description="What is collected for meetings on this pool")
+    def what_is_collected(self, obj):
+        configurations = getattr(obj, "tenant_configurations", None)
+        lines = effective_policy_of(tenant=obj.tenant, pool=obj, user_opted_in=None, configurations=configurations)
+        return effective_policy_html(lines)
+
+    def get_changelist_instance(self, request):
+        # One query of configurations per tenant on the page, not one per row.
+        changelist = super().get_changelist_instance(request)
+        by_tenant = {}
+        for pool in changelist.result_list:
+            if pool.tenant_id not in by_tenant:
+                by_tenant[pool.tenant_id] = meeting_ux_configurations(tenant=pool.tenant)
+            pool.tenant_configurations = by_tenant[pool.tenant_id]
+        return changelist
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         return with_viewer(super().get_form(request, obj, change, **kwargs), request)
@@ -327,7 +378,7 @@ class PoolAdmin(TenantScopedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["tenant", "fqdn", "site"] if self.tenant_field_needed(request) else ["fqdn", "site"]
-        return ["tenant", "fqdn", "site", "created_at"]
+        return ["tenant", "fqdn", "site", "what_is_collected", "created_at"]
 
     def save_model(self, request, obj, form, change):
         pool = services.pool_create(
@@ -363,14 +414,26 @@ class EndUserAdmin(FindUserByIdMixin, CountFreeListMixin, TenantScopedAdmin):
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
 
+NEW_KEY_COOKIE = "portal_new_key"
+NEW_KEY_SECONDS = 300
+NEW_KEY_SHOWN_ONCE = (
+    "The key {prefix}… was shown once, when it was created, and cannot be shown again. "
+    "If it was not copied, create a new key and revoke this one."
+)
+
+
+def new_key_salt(key) -> str:
+    return f"tenants.ingestionkey.created.{key.pk}"
+
+
 @admin.register(IngestionKey)
 class IngestionKeyAdmin(TenantScopedAdmin):
     """Keys are created and revoked, never edited; the secret is shown once, the hash never."""
 
     tenant_admin_may_add = True
-    list_display = ("shown_prefix", "label", "created_at", "created_by", "status")
+    list_display = ("shown_prefix", "label", "created_at", "created_by", "status", "last_used")
     search_fields = ("prefix", "label")
-    readonly_fields = ("shown_prefix", "status", "created_at", "created_by", "revoked_at")
+    readonly_fields = ("shown_prefix", "status", "created_at", "created_by", "revoked_at", "last_used")
     actions = ("revoke_selected",)
     form = IngestionKeyAddForm
     created_template = "admin/tenants/ingestionkey/created.html"
@@ -379,6 +442,10 @@ class IngestionKeyAdmin(TenantScopedAdmin):
     @admin.display(description="Key", ordering="prefix")
     def shown_prefix(self, obj):
         return f"{obj.prefix}…"
+
+    @admin.display(description="Last used (UTC day)", ordering="last_used_on")
+    def last_used(self, obj):
+        return f"{obj.last_used_on:%Y-%m-%d}" if obj.last_used_on else "Never"
 
     @admin.display(description="Status")
     def status(self, obj):
@@ -390,7 +457,7 @@ class IngestionKeyAdmin(TenantScopedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["tenant", "label"] if self.tenant_field_needed(request) else ["label"]
-        return ["tenant", "shown_prefix", "label", "status", "created_at", "created_by"]
+        return ["tenant", "shown_prefix", "label", "status", "created_at", "created_by", "last_used"]
 
     def save_model(self, request, obj, form, change):
         issued = services.ingestion_key_create(
@@ -401,21 +468,56 @@ class IngestionKeyAdmin(TenantScopedAdmin):
         obj.issued_secret = issued.secret
 
     def response_add(self, request, obj, post_url_continue=None):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Ingestion key created",
-            "opts": self.opts,
-            "key": obj,
-            "secret": obj.issued_secret,
-            "changelist_url": reverse("admin:tenants_ingestionkey_changelist"),
-        }
-        response = TemplateResponse(request, self.created_template, context)
+        # Post/redirect/get: a reload of the page that shows the key must not create another. The
+        # secret crosses the redirect in a signed, short-lived cookie of that page alone (never the
+        # session, which lives in the database), and the page forgets it as it shows it.
+        created_url = reverse("admin:tenants_ingestionkey_created", args=[obj.pk])
+        response = HttpResponseRedirect(created_url)
+        response.set_signed_cookie(
+            NEW_KEY_COOKIE,
+            obj.issued_secret,
+            salt=new_key_salt(obj),
+            max_age=NEW_KEY_SECONDS,
+            path=created_url,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
+
+    def created_view(self, request, object_id):
+        key = self.get_object(request, unquote(object_id))
+        if not self.has_view_permission(request, key):
+            raise PermissionDenied
+        created_url = reverse("admin:tenants_ingestionkey_created", args=[key.pk])
+        secret = request.get_signed_cookie(
+            NEW_KEY_COOKIE, default=None, salt=new_key_salt(key), max_age=NEW_KEY_SECONDS
+        )
+        if secret is None or not services.ingestion_key_matches(key=key, secret=secret):
+            self.message_user(request, NEW_KEY_SHOWN_ONCE.format(prefix=key.prefix), messages.WARNING)
+            response = HttpResponseRedirect(reverse("admin:tenants_ingestionkey_change", args=[key.pk]))
+        else:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Ingestion key created",
+                "opts": self.opts,
+                "key": key,
+                "secret": secret,
+                "changelist_url": reverse("admin:tenants_ingestionkey_changelist"),
+            }
+            response = TemplateResponse(request, self.created_template, context)
+        response.delete_cookie(NEW_KEY_COOKIE, path=created_url, samesite="Strict")
         add_never_cache_headers(response)
         return response
 
     def get_urls(self):
         revoke = self.admin_site.admin_view(self.revoke_view)
-        return [path("<path:object_id>/revoke/", revoke, name="tenants_ingestionkey_revoke"), *super().get_urls()]
+        created = self.admin_site.admin_view(self.created_view)
+        return [
+            path("<path:object_id>/revoke/", revoke, name="tenants_ingestionkey_revoke"),
+            path("<path:object_id>/created/", created, name="tenants_ingestionkey_created"),
+            *super().get_urls(),
+        ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.is_active and self.has_revoke_permission(request, obj):

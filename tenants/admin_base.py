@@ -173,10 +173,15 @@ class StopCollectionConfirmationMixin:
                 form = self.get_form(request, obj, change=obj is not None)(request.POST, request.FILES, instance=obj)
                 stops = self.stopping_changes(request, obj, form) if form.is_valid() else []
                 if stops:
-                    return self.stop_confirmation_response(request, obj, stops)
+                    what_if = self.collection_what_if(request, obj, form)
+                    return self.stop_confirmation_response(request, obj, stops, what_if=what_if)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def stop_confirmation_response(self, request, obj, stops: list[str]) -> TemplateResponse:
+    def collection_what_if(self, request, obj, form) -> list[str]:
+        """How much the valid `form` would stop (or start) collecting, in numbers (tenants/consequences.py)."""
+        return []
+
+    def stop_confirmation_response(self, request, obj, stops: list[str], *, what_if=()) -> TemplateResponse:
         resent = [
             (name, value)
             for name, values in request.POST.lists()
@@ -189,6 +194,7 @@ class StopCollectionConfirmationMixin:
             "opts": self.opts,
             "object": obj,
             "stops": stops,
+            "what_if": what_if,
             "resent": resent,
             "confirm_field": CONFIRM_STOP_FIELD,
             "cancel_url": request.get_full_path(),

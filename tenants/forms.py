@@ -1,6 +1,8 @@
 """Admin forms: policies as people think of them. They validate and describe; services write."""
 
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
 
 from telemetry.policy import (
     MEETING_UX_HELP,
@@ -128,13 +130,24 @@ class TenantPolicyForm(forms.ModelForm):
         self.fields["usage_collection_enabled"].initial = self.instance.usage_collection_enabled
         self.fields["watson_uploads_enabled"].initial = self.instance.watson_enabled
 
-    def stopping_changes(self) -> list[str]:
-        """What this change stops collecting, in words; empty when it stops nothing."""
-        chosen = TenantPolicy(
+    def chosen_policy(self) -> TenantPolicy:
+        return TenantPolicy(
             disable_automatic_send_tracing=not self.cleaned_data["usage_collection_enabled"],
             watson_enabled=self.cleaned_data["watson_uploads_enabled"],
         )
-        return stops_collection(self.instance.policy, chosen)
+
+    def stopping_changes(self) -> list[str]:
+        """What this change stops collecting, in words; empty when it stops nothing."""
+        return stops_collection(self.instance.policy, self.chosen_policy())
+
+
+SETTING_EXISTS = 'A Meetings App setting at {identity} already exists: <a href="{url}">change that one</a> instead.'
+SITE_BESIDE_SCOPE = (
+    "A site is chosen only with the Site scope, not with the {scope} scope: clear it or change the scope."
+)
+POOL_BESIDE_SCOPE = (
+    "A pool is chosen only with the Pool scope, not with the {scope} scope: clear it or change the scope."
+)
 
 
 class WebServiceConfigurationAddForm(ViewerScopedForm):
@@ -171,13 +184,23 @@ class WebServiceConfigurationAddForm(ViewerScopedForm):
             self.add_error("scope_site", "Choose the site this configuration applies to.")
         if kind == kinds.SERVICE and pool is None:
             self.add_error("scope_pool", "Choose the pool this configuration applies to.")
-        # Only the target of the chosen scope counts; the other choice is ignored, not an error.
+        # A choice the scope does not use would be silently dropped: refuse it, so nobody believes
+        # they set a pool's value while setting a site's.
+        if site is not None and kind != kinds.SITE:
+            self.add_error("scope_site", SITE_BESIDE_SCOPE.format(scope=ScopeKind(kind).label if kind else "this"))
+        if pool is not None and kind != kinds.SERVICE:
+            self.add_error("scope_pool", POOL_BESIDE_SCOPE.format(scope=ScopeKind(kind).label if kind else "this"))
         cleaned["scope_site"] = site if kind == kinds.SITE else None
         cleaned["scope_pool"] = pool if kind == kinds.SERVICE else None
-        tenant = cleaned.get("owner_tenant")
+        tenant = tenant_of_new_object(viewer=self.viewer, chosen=cleaned.get("owner_tenant"))
         target = cleaned["scope_site"] or cleaned["scope_pool"]
         if tenant is not None and target is not None and target.tenant_id != tenant.pk:
             self.add_error(None, f"{target} does not belong to {tenant}.")
+        elif tenant is not None and kind and not self.errors:
+            existing = WebServiceConfiguration.objects.filter(tenant=tenant, **self.scope().lookup()).first()
+            if existing is not None:
+                url = reverse("admin:tenants_webserviceconfiguration_change", args=[existing.pk])
+                self.add_error(None, format_html(SETTING_EXISTS, url=url, identity=existing.identity))
         return cleaned
 
     def scope(self) -> Scope:

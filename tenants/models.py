@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from telemetry.names import SLUG_MAX_LENGTH
 from telemetry.policy import COMMAND_ACTOR_PREFIX, TenantPolicy, audit_sentence
@@ -92,7 +93,8 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="site_name_unique_per_tenant")]
+        # Case-insensitively: "Site:OSLO" must name one site, never choose between "Oslo" and "oslo".
+        constraints = [models.UniqueConstraint("tenant", Lower("name"), name="site_name_unique_per_tenant")]
 
     def __str__(self) -> str:
         return self.name
@@ -197,6 +199,9 @@ class IngestionKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The UTC day the key last authenticated a request: a day, not a moment, so that it is written at
+    # most once per key per day, never once per request.
+    last_used_on = models.DateField(null=True, blank=True)
 
     objects = TenantScopedQuerySet.as_manager()
 

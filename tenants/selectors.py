@@ -3,10 +3,17 @@
 from django.http import Http404
 
 from telemetry.names import is_slug
-from telemetry.policy import MeetingUxSetting, resolve_meeting_ux
+from telemetry.policy import (
+    EffectivePolicyLine,
+    MeetingUxSetting,
+    effective_policy,
+    meeting_ux_shadowed_pools,
+    resolve_meeting_ux,
+    shadowing_warning,
+)
 from telemetry.pseudonymize import user_pseudonyms
-from telemetry.vocabulary import ScopeKind
-from tenants.models import EndUser, Pool, Tenant, WebServiceConfiguration
+from telemetry.vocabulary import AuditAction, ScopeKind
+from tenants.models import AuditLogEntry, EndUser, Pool, Tenant, WebServiceConfiguration
 from tenants.scoping import admin_tenant_id
 
 
@@ -91,3 +98,60 @@ def web_service_configurations_ordered(*, tenant: Tenant) -> list[WebServiceConf
     """A tenant's configurations as Get-CsWebServiceConfiguration lists them: Global, sites, services."""
     rows = WebServiceConfiguration.objects.filter(tenant=tenant).select_related("site", "pool")
     return sorted(rows, key=lambda row: (SCOPE_ORDER[row.scope], row.identity.casefold()))
+
+
+def effective_policy_of(
+    *,
+    tenant: Tenant,
+    pool: Pool | None,
+    user_opted_in: bool | None,
+    configurations: dict[str, bool] | None = None,
+) -> list[EffectivePolicyLine]:
+    """What is collected for a pool (None: Global) and a user (None: no user given), category by
+    category, with the rule and scope that decided it: the explainer of the pool pages and of
+    get_cs_effective_policy, from the decision ingestion makes."""
+    if configurations is None:
+        configurations = meeting_ux_configurations(tenant=tenant)
+    return effective_policy(
+        tenant_policy=tenant.policy,
+        meeting_ux=pool_meeting_ux(pool=pool, configurations=configurations),
+        user_opted_in=user_opted_in,
+    )
+
+
+def opted_in_user_count(*, tenant: Tenant) -> int:
+    return EndUser.objects.filter(tenant=tenant, error_reporting_opted_in=True).count()
+
+
+def usage_collection_off_since(*, tenant: Tenant):
+    """When usage data collection was last turned Off (the last client-policy entry of the audit log),
+    or None while it is On or when no entry says so (set before the audit log kept it)."""
+    if tenant.usage_collection_enabled:
+        return None
+    entry = (
+        AuditLogEntry.objects.filter(tenant=tenant, action=AuditAction.SET_CLIENT_POLICY, new_value=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return entry.created_at if entry is not None else None
+
+
+def meeting_ux_shadowing_warnings(*, tenant: Tenant, identity: str | None = None) -> list[str]:
+    """For each Global or Site configuration of the tenant (or the one at `identity`) that a more
+    specific scope overrides on some of its pools, the warning that names those pools."""
+    configurations = meeting_ux_configurations(tenant=tenant)
+    pools = [(pool.fqdn, pool.site.name if pool.site_id else None) for pool in tenant_pools(tenant=tenant)]
+    identities = [
+        row.identity
+        for row in web_service_configurations_ordered(tenant=tenant)
+        if row.scope in (ScopeKind.GLOBAL, ScopeKind.SITE)
+    ]
+    if identity is not None:
+        identities = [candidate for candidate in identities if candidate == identity]
+    warnings = []
+    for candidate in identities:
+        shadowed = meeting_ux_shadowed_pools(identity=candidate, configurations=configurations, pools=pools)
+        warning = shadowing_warning(identity=candidate, shadowed=shadowed)
+        if warning is not None:
+            warnings.append(warning)
+    return warnings

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from telemetry.names import fqdn_key, is_fqdn, is_slug
@@ -118,8 +119,9 @@ def site_name_check(*, tenant: Tenant, name: str) -> None:
     """PortalError unless `name` is a well-formed site name the tenant does not use yet."""
     if not name or name != name.strip() or ":" in name or len(name) > 100:
         raise PortalError(SITE_NAME_INVALID.format(name=name))
-    if tenant.sites.filter(name=name).exists():
-        raise PortalError(SITE_EXISTS.format(tenant=tenant.slug, name=name))
+    existing = tenant.sites.filter(name__iexact=name).first()
+    if existing is not None:
+        raise PortalError(SITE_EXISTS.format(tenant=tenant.slug, name=existing.name))
 
 
 def pool_fqdn_check(*, tenant: Tenant, fqdn: str) -> str:
@@ -289,7 +291,7 @@ def scope_parse(*, tenant: Tenant, identity: str) -> Scope:
         raise PortalError(SCOPE_INVALID.format(identity=identity))
     kind, name = parsed
     if kind == ScopeKind.SITE:
-        site = tenant.sites.filter(name=name).first()
+        site = tenant.sites.filter(name__iexact=name).first()
         if site is None:
             raise PortalError(SITE_MISSING.format(tenant=tenant.slug, name=name))
         return Scope(kind=kind, site=site)
@@ -400,6 +402,11 @@ def ingestion_key_revoke(*, tenant: Tenant, prefix: str, actor: Actor) -> Ingest
     return key
 
 
+def ingestion_key_matches(*, key: IngestionKey, secret: str) -> bool:
+    """Whether `secret` is the secret of `key` (only its hash is stored)."""
+    return secrets.compare_digest(key.key_hash, _hash_ingestion_key(secret))
+
+
 def ingestion_key_authenticate(*, secret: str) -> Tenant | None:
     """The tenant of an active key, or None for a missing, unknown or revoked one."""
     if not secret:
@@ -410,7 +417,16 @@ def ingestion_key_authenticate(*, secret: str) -> Tenant | None:
         .filter(key_hash=_hash_ingestion_key(secret), revoked_at=None)
         .first()
     )
-    return key.tenant if key else None
+    if key is None:
+        return None
+    today = timezone.now().date()
+    if key.last_used_on is None or key.last_used_on < today:
+        # Conditional, so that concurrent first requests of the day write once between them and the
+        # rest of the day's requests write nothing.
+        IngestionKey.objects.all_tenants().filter(Q(last_used_on__lt=today) | Q(last_used_on=None), pk=key.pk).update(
+            last_used_on=today
+        )
+    return key.tenant
 
 
 @transaction.atomic

@@ -28,7 +28,7 @@ def test_the_end_user_page_shows_the_opt_in_read_only_and_the_pseudonym_masked(c
 
 def test_a_new_key_shows_its_secret_once_and_never_its_hash(client, hamlet, contoso):
     client.force_login(hamlet)
-    response = client.post(reverse("admin:tenants_ingestionkey_add"), {"label": "gateway"})
+    response = client.post(reverse("admin:tenants_ingestionkey_add"), {"label": "gateway"}, follow=True)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     secret = response.context["secret"]

@@ -138,14 +138,14 @@ def test_paging_never_counts_a_record_table(client, iago, contoso_world, query):
     assert first.status_code == 200
     assert counting_queries(first_queries.captured_queries) == []
     assert len(listed(first)) == 100
-    # Newest first, by the (-day, -id) index.
+    # Newest first, by the (-timestamp, -id) index.
     days = [report.day for report in listed(first)]
     assert days == sorted(days, reverse=True)
     assert first.context["cl"].has_next_page
     with CaptureQueriesContext(connection) as second_queries:
         second = client.get(url, {**query, "p": 2})
     assert counting_queries(second_queries.captured_queries) == []
-    assert listed(second) == [ErrorReport.objects.order_by("day", "id").first()]
+    assert listed(second) == [ErrorReport.objects.order_by("timestamp", "id").first()]
     assert not second.context["cl"].has_next_page
     assert "Newer" in second.content.decode()
 
@@ -160,8 +160,8 @@ def test_census_paging_never_counts(client, iago):
     assert counting_queries(queries.captured_queries) == []
 
 
-def test_census_pages_list_every_record_once_newest_day_first(client, iago):
-    # Random UUID ids: within a day the order is by id, which is arbitrary but total, so pages neither
+def test_census_pages_list_every_record_once_newest_first(client, iago):
+    # Random UUID ids: within a timestamp the order is by id, which is arbitrary but total, so pages neither
     # repeat nor skip a record.
     for n in range(230):
         census_record_create(day=datetime.date(2026, 11, 1) + datetime.timedelta(days=n % 3))
@@ -172,7 +172,7 @@ def test_census_pages_list_every_record_once_newest_day_first(client, iago):
 
     seen = [record.pk for page in pages for record in listed(page)]
     assert [len(listed(page)) for page in pages] == [100, 100, 30]
-    assert seen == list(CensusRecord.objects.order_by("-day", "-id").values_list("pk", flat=True))
+    assert seen == list(CensusRecord.objects.order_by("-timestamp", "-id").values_list("pk", flat=True))
     assert len(set(seen)) == 230
     assert [page.context["cl"].has_next_page for page in pages] == [True, True, False]
     detail = client.get(reverse("admin:telemetry_censusrecord_change", args=[seen[150]]))
@@ -190,7 +190,10 @@ def test_paging_deeper_than_the_limit_is_refused_without_reading_records(client,
 def test_record_browsers_refuse_to_sort_by_unindexed_columns(client, iago, contoso_world):
     client.force_login(iago)
     response = client.get(reverse("admin:telemetry_errorreport_changelist"), {"o": "5"})
-    assert response.context["cl"].get_ordering(response.wsgi_request, ErrorReport.objects.all()) == ["-day", "-id"]
+    assert response.context["cl"].get_ordering(response.wsgi_request, ErrorReport.objects.all()) == [
+        "-timestamp",
+        "-id",
+    ]
 
 
 @pytest.mark.postgres

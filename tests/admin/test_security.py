@@ -99,7 +99,7 @@ def test_the_pages_the_portal_builds_render_without_inline_script_or_style(clien
             reverse("admin:tenants_tenant_change", args=[tenant.pk]),
             {"usage_collection_enabled": "False", "watson_uploads_enabled": "True"},
         ),
-        client.post(reverse("admin:tenants_ingestionkey_add"), {"label": "gateway"}),
+        client.post(reverse("admin:tenants_ingestionkey_add"), {"label": "gateway"}, follow=True),
         client.get(reverse("admin:tenants_webserviceconfiguration_add")),
         client.get(reverse("admin:tenants_enduser_changelist"), {"q": "amos"}),
     ]

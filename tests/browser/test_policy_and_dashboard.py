@@ -72,9 +72,13 @@ def test_a_tenant_admin_turns_usage_off_and_the_dashboard_shows_the_drop(
     assert drops.locator("td.number").first.inner_text() == "2"
     assert page.get_by_text("Usage data collection: Off").is_visible()
     # The change is marked on the charts' time axis, by whom.
-    marker = page.locator("#chart-usage .chart-marker text")
+    marker = page.locator("#chart-usage .chart-marker")
     today = timezone.now().date()
-    assert marker.text_content() == f"{today:%b} {today.day}: Usage data collection turned off by hamlet"
+    assert marker.locator("text").text_content() == "1"
+    assert marker.locator("title").text_content() == (
+        f"Policy change 1: {today.isoformat()}: Usage data collection turned off by hamlet"
+    )
+    assert page.locator(".policy-changes li").first.inner_text().startswith("1 ")
     assert page.locator("#chart-usage .chart-bars .series-dropped").count() == 1
     screenshot(page, "dashboard-after-usage-off")
 

@@ -16,7 +16,11 @@ DEFAULTS = TenantPolicy()
 USAGE_OFF = TenantPolicy(disable_automatic_send_tracing=True)
 WATSON_OFF = TenantPolicy(watson_enabled=False)
 ALL_OFF = TenantPolicy(disable_automatic_send_tracing=True, watson_enabled=False)
-STOPS_USAGE = "Usage data and error reports stop for every user of the organization."
+STOPS_USAGE = (
+    "Usage data and error reports stop for every user of the organization. The Meetings App and its join "
+    "launcher are not affected: they follow their own setting (Meetings App telemetry), and Windows crash "
+    "uploads follow theirs."
+)
 STOPS_WATSON = "Windows crash uploads from the Meetings App stop."
 
 

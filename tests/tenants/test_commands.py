@@ -414,9 +414,10 @@ def test_remove_cs_web_service_configuration_rejects_global_missing_and_unknown(
 
 
 def test_set_and_get_cs_client_policy(contoso, fabrikam):
-    assert (
-        run("get_cs_client_policy", "contoso")
-        == "Identity                    : Global\nDisableAutomaticSendTracing : False\n"
+    assert run("get_cs_client_policy", "contoso") == (
+        "Identity                    : Global\n"
+        "DisableAutomaticSendTracing : False\n"
+        "WindowsCrashUploads         : True\n"
     )
     run("set_cs_client_policy", "contoso", "--disable-automatic-send-tracing", "$True")
     contoso.refresh_from_db()
@@ -430,9 +431,8 @@ def test_set_and_get_cs_client_policy(contoso, fabrikam):
         False,
         True,
     )
-    assert (
-        run("get_cs_client_policy", "contoso")
-        == "Identity                    : Global\nDisableAutomaticSendTracing : True\n"
+    assert run("get_cs_client_policy", "contoso") == (
+        "Identity                    : Global\nDisableAutomaticSendTracing : True\nWindowsCrashUploads         : True\n"
     )
 
 
