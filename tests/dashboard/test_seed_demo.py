@@ -13,6 +13,7 @@ from django.utils import timezone
 from telemetry.management.commands.seed_demo import NOT_EMPTY
 from telemetry.models import CensusRecord, ErrorReport, IngestionCount, UsageDailySum, UsageRecord
 from tenants.models import AuditLogEntry, EndUser, PortalRole, Tenant
+from tenants.selectors import end_user_find
 from tests.conftest import PASSWORD
 
 
@@ -34,6 +35,9 @@ def test_seed_demo_fills_an_empty_database_through_the_real_code_paths():
     opted = EndUser.objects.filter(tenant=contoso).values_list("error_reporting_opted_in", flat=True)
     assert True in opted
     assert False in opted
+    # The sample user ID it prints is one of contoso's users: looking it up finds them.
+    sample = re.search(r"by their user ID: (\S+)", output).group(1)
+    assert end_user_find(tenant=contoso, user_id=sample) is not None
 
     # Telemetry went through ingestion: records stored, drops and duplicates counted, sums kept.
     assert CensusRecord.objects.exists()

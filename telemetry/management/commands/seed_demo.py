@@ -25,6 +25,7 @@ from telemetry.models import CensusRecord, ErrorReport, IngestionCount, UsageRec
 from telemetry.services import ingest_batch
 from tenants import services
 from tenants.models import AuditLogEntry, PortalRole, Tenant
+from tenants.selectors import end_user_find
 
 ACTOR = services.Actor.for_command("seed_demo")
 NOT_EMPTY = "The database is not empty: seed_demo fills only an empty database (run it after a fresh migrate)."
@@ -214,7 +215,13 @@ class Command(BaseCommand):
             f"  tenant admin of contoso: {ADMIN_USERNAME} / {admin_password}\n"
             f"  support staff:           {SUPPORT_USERNAME} / {support_password}\n"
             + ("" if password else "These passwords are shown only once.\n")
+            + f"A contoso user to look up, or erase, by their user ID: {self._known_user(demo_tenants[0])}\n"
         )
+
+    @staticmethod
+    def _known_user(demo: DemoTenant) -> str:
+        """A user ID the end-user directory knows (one whose client set the opt-in)."""
+        return next(user.user_id for user in demo.users if end_user_find(tenant=demo.tenant, user_id=user.user_id))
 
     @staticmethod
     def _database_has_data() -> bool:
