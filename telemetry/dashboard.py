@@ -23,12 +23,6 @@ from telemetry.forms import PeriodForm
 from telemetry.policy import actor_words, category_words, client_policy_summary, on_off, reason_words
 from telemetry.records import USAGE_COUNTER_NAMES, USAGE_COUNTERS
 from telemetry.selectors import (
-    all_tenants_dashboard_ledger,
-    all_tenants_error_codes,
-    all_tenants_scrubbed_total,
-    all_tenants_top_federation_partners,
-    all_tenants_usage_by_day,
-    all_tenants_usage_by_pool,
     dashboard_error_codes,
     dashboard_ledger,
     dashboard_policy_changes,
@@ -155,7 +149,8 @@ def _drop_totals(ledger: list[LedgerRow]) -> list[tuple[str, str, int]]:
     ]
 
 
-def dashboard_build(*, tenant: Tenant, date_from: date, date_to: date) -> Dashboard:
+def _period_counts(*, tenant: Tenant | None, date_from: date, date_to: date) -> dict:
+    """What both dashboards show of a period, from the count tables: one tenant's, or every tenant's."""
     days = [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
     period = {"tenant": tenant, "date_from": date_from, "date_to": date_to}
     ledger = _ledger_rows(dashboard_ledger(**period))
@@ -163,21 +158,28 @@ def dashboard_build(*, tenant: Tenant, date_from: date, date_to: date) -> Dashbo
     usage_total = {name: sum(row[name] or 0 for row in usage_by_pool) for name in ("records", *USAGE_COUNTER_NAMES)}
     usage_days = dashboard_usage_by_day(**period)
     empty_usage = dict.fromkeys(("records", *USAGE_COUNTER_NAMES), 0)
+    return {
+        "date_from": date_from,
+        "date_to": date_to,
+        "days": days,
+        "ledger": ledger,
+        "drops": _drop_totals(ledger),
+        "usage_by_pool": usage_by_pool,
+        "usage_total": usage_total,
+        "usage_by_day": [{"day": day, **usage_days.get(day, empty_usage)} for day in days],
+        "partners": dashboard_top_federation_partners(**period, limit=TOP_PARTNERS),
+        "error_codes": dashboard_error_codes(**period, limit=TOP_ERROR_CODES),
+        "scrubbed": scrubbed_total(**period),
+    }
+
+
+def dashboard_build(*, tenant: Tenant, date_from: date, date_to: date) -> Dashboard:
+    period = {"tenant": tenant, "date_from": date_from, "date_to": date_to}
     return Dashboard(
         tenant=tenant,
-        date_from=date_from,
-        date_to=date_to,
-        days=days,
         policy=_policy_summary(tenant),
-        ledger=ledger,
-        drops=_drop_totals(ledger),
-        usage_by_pool=usage_by_pool,
-        usage_total=usage_total,
-        usage_by_day=[{"day": day, **usage_days.get(day, empty_usage)} for day in days],
-        partners=dashboard_top_federation_partners(**period, limit=TOP_PARTNERS),
-        error_codes=dashboard_error_codes(**period, limit=TOP_ERROR_CODES),
-        scrubbed=scrubbed_total(**period),
         policy_changes=[(entry, policy_change_words(entry)) for entry in dashboard_policy_changes(**period)],
+        **_period_counts(**period),
     )
 
 
@@ -385,27 +387,11 @@ class AllTenantsDashboard:
 
 
 def all_tenants_dashboard_build(*, date_from: date, date_to: date) -> AllTenantsDashboard:
-    days = [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
     period = {"date_from": date_from, "date_to": date_to}
-    ledger = _ledger_rows(all_tenants_dashboard_ledger(**period))
-    usage_by_pool = all_tenants_usage_by_pool(**period)
-    usage_total = {name: sum(row[name] or 0 for row in usage_by_pool) for name in ("records", *USAGE_COUNTER_NAMES)}
-    usage_days = all_tenants_usage_by_day(**period)
-    empty_usage = dict.fromkeys(("records", *USAGE_COUNTER_NAMES), 0)
     return AllTenantsDashboard(
-        date_from=date_from,
-        date_to=date_to,
-        days=days,
-        ledger=ledger,
-        drops=_drop_totals(ledger),
-        usage_by_pool=usage_by_pool,
-        usage_total=usage_total,
-        usage_by_day=[{"day": day, **usage_days.get(day, empty_usage)} for day in days],
-        partners=all_tenants_top_federation_partners(**period, limit=TOP_PARTNERS),
-        error_codes=all_tenants_error_codes(**period, limit=TOP_ERROR_CODES),
-        scrubbed=all_tenants_scrubbed_total(**period),
         tenants_by_volume=tenants_ranked_by_records(outcomes=RECEIVED, **period, limit=TOP_TENANTS),
         tenants_by_drops=tenants_ranked_by_records(outcomes=[Outcome.DROPPED], **period, limit=TOP_TENANTS),
+        **_period_counts(tenant=None, **period),
     )
 
 

@@ -48,12 +48,11 @@ def counts_for_tenant(*, tenant: Tenant, date_from: date, date_to: date) -> Coun
     )
 
 
-def scrubbed_total(*, tenant: Tenant, date_from: date, date_to: date) -> int:
-    """Personal values replaced in the free text of the tenant's error reports stored in the period."""
-    total = ScrubbedDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to)).aggregate(
-        total=Sum("replaced")
-    )["total"]
-    return total or 0
+def scrubbed_total(*, tenant: Tenant | None, date_from: date, date_to: date) -> int:
+    """Personal values replaced in the free text of the tenant's (None: every tenant's) error reports
+    stored in the period."""
+    scrubbed = _counts(ScrubbedDailyCount, tenant=tenant, date_from=date_from, date_to=date_to)
+    return scrubbed.aggregate(total=Sum("replaced"))["total"] or 0
 
 
 def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> PolicyResponse:
@@ -90,10 +89,17 @@ def client_policy(*, tenant: Tenant, user_id: str | None, pool: Pool | None) -> 
 # log: the raw record tables hold tens of millions of rows and a dashboard must not scan them.
 
 
-def dashboard_ledger(*, tenant: Tenant, date_from: date, date_to: date) -> list[dict]:
+def _counts(model, *, tenant: Tenant | None, date_from: date, date_to: date):
+    """A count table's rows of the period: one tenant's, or (tenant None, the all-tenants dashboard of
+    support staff, whose view checks the viewer) every tenant's, spelled out as all_tenants()."""
+    rows = model.objects.filter(tenant=tenant) if tenant is not None else model.objects.all_tenants()
+    return rows.filter(day__range=(date_from, date_to))
+
+
+def dashboard_ledger(*, tenant: Tenant | None, date_from: date, date_to: date) -> list[dict]:
     """Records per day, category, outcome and reason (clients summed), in day order."""
     return list(
-        IngestionCount.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        _counts(IngestionCount, tenant=tenant, date_from=date_from, date_to=date_to)
         .values("day", "category", "outcome", "reason")
         .annotate(total=Sum("records"))
         .filter(total__gt=0)
@@ -101,20 +107,22 @@ def dashboard_ledger(*, tenant: Tenant, date_from: date, date_to: date) -> list[
     )
 
 
-def dashboard_usage_by_pool(*, tenant: Tenant, date_from: date, date_to: date) -> list[dict]:
-    """Stored usage summed per pool over the period, pools in name order."""
+def dashboard_usage_by_pool(*, tenant: Tenant | None, date_from: date, date_to: date) -> list[dict]:
+    """Stored usage summed per pool over the period, pools in name order (over every tenant: with
+    their tenant's slug)."""
+    pool = ("pool__fqdn",) if tenant is not None else ("pool__fqdn", "tenant__slug")
     return list(
-        UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to))
-        .values("pool__fqdn")
+        _counts(UsageDailySum, tenant=tenant, date_from=date_from, date_to=date_to)
+        .values(*pool)
         .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
-        .order_by("pool__fqdn")
+        .order_by(*pool)
     )
 
 
-def dashboard_usage_by_day(*, tenant: Tenant, date_from: date, date_to: date) -> dict[date, dict]:
+def dashboard_usage_by_day(*, tenant: Tenant | None, date_from: date, date_to: date) -> dict[date, dict]:
     """Stored usage summed per day (all pools); days without stored usage are absent."""
     rows = (
-        UsageDailySum.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        _counts(UsageDailySum, tenant=tenant, date_from=date_from, date_to=date_to)
         .values("day")
         .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
         .order_by("day")
@@ -122,18 +130,20 @@ def dashboard_usage_by_day(*, tenant: Tenant, date_from: date, date_to: date) ->
     return {row.pop("day"): row for row in rows}
 
 
-def dashboard_top_federation_partners(*, tenant: Tenant, date_from: date, date_to: date, limit: int) -> list[dict]:
+def dashboard_top_federation_partners(
+    *, tenant: Tenant | None, date_from: date, date_to: date, limit: int
+) -> list[dict]:
     return list(
-        FederationPartnerDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        _counts(FederationPartnerDailyCount, tenant=tenant, date_from=date_from, date_to=date_to)
         .values("partner")
         .annotate(total=Sum("records"))
         .order_by("-total", "partner")[:limit]
     )
 
 
-def dashboard_error_codes(*, tenant: Tenant, date_from: date, date_to: date, limit: int) -> list[dict]:
+def dashboard_error_codes(*, tenant: Tenant | None, date_from: date, date_to: date, limit: int) -> list[dict]:
     return list(
-        ErrorCodeDailyCount.objects.filter(tenant=tenant, day__range=(date_from, date_to))
+        _counts(ErrorCodeDailyCount, tenant=tenant, date_from=date_from, date_to=date_to)
         .values("error_code")
         .annotate(total=Sum("records"))
         .order_by("-total", "error_code")[:limit]
@@ -189,70 +199,6 @@ def ledger_records(*, tenant: Tenant, ledger_slice, date_from: date, date_to: da
 
 # --- The all-tenants dashboard (telemetry/dashboard.py, support staff and superusers only). The same
 # count tables, summed over every tenant: crossing tenants is spelled out (`all_tenants()`).
-
-
-def all_tenants_dashboard_ledger(*, date_from: date, date_to: date) -> list[dict]:
-    """Records per day, category, outcome and reason, every tenant and client summed, in day order."""
-    return list(
-        IngestionCount.objects.all_tenants()
-        .filter(day__range=(date_from, date_to))
-        .values("day", "category", "outcome", "reason")
-        .annotate(total=Sum("records"))
-        .filter(total__gt=0)
-        .order_by("day", "category", "outcome", "reason")
-    )
-
-
-def all_tenants_usage_by_pool(*, date_from: date, date_to: date) -> list[dict]:
-    """Stored usage summed per pool (pools of every tenant, with their tenant's slug), in name order."""
-    return list(
-        UsageDailySum.objects.all_tenants()
-        .filter(day__range=(date_from, date_to))
-        .values("pool__fqdn", "tenant__slug")
-        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
-        .order_by("pool__fqdn", "tenant__slug")
-    )
-
-
-def all_tenants_usage_by_day(*, date_from: date, date_to: date) -> dict[date, dict]:
-    """Stored usage summed per day over every tenant and pool; days without stored usage are absent."""
-    rows = (
-        UsageDailySum.objects.all_tenants()
-        .filter(day__range=(date_from, date_to))
-        .values("day")
-        .annotate(records=Sum("records"), **{field: Sum(field) for field in USAGE_COUNTER_NAMES})
-        .order_by("day")
-    )
-    return {row.pop("day"): row for row in rows}
-
-
-def all_tenants_top_federation_partners(*, date_from: date, date_to: date, limit: int) -> list[dict]:
-    return list(
-        FederationPartnerDailyCount.objects.all_tenants()
-        .filter(day__range=(date_from, date_to))
-        .values("partner")
-        .annotate(total=Sum("records"))
-        .order_by("-total", "partner")[:limit]
-    )
-
-
-def all_tenants_error_codes(*, date_from: date, date_to: date, limit: int) -> list[dict]:
-    return list(
-        ErrorCodeDailyCount.objects.all_tenants()
-        .filter(day__range=(date_from, date_to))
-        .values("error_code")
-        .annotate(total=Sum("records"))
-        .order_by("-total", "error_code")[:limit]
-    )
-
-
-def all_tenants_scrubbed_total(*, date_from: date, date_to: date) -> int:
-    total = (
-        ScrubbedDailyCount.objects.all_tenants()
-        .filter(day__range=(date_from, date_to))
-        .aggregate(total=Sum("replaced"))["total"]
-    )
-    return total or 0
 
 
 def tenants_ranked_by_records(*, outcomes: list[str], date_from: date, date_to: date, limit: int) -> list[dict]:
