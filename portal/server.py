@@ -283,7 +283,12 @@ def redact_client(message: str) -> str:
 class RedactClients(logging.Filter):
     """Rewrites a record's message (formatted first) with `redact_client`, and its traceback text."""
 
+    # gunicorn's own lines that name the server's own addresses (its binds), never a client's.
+    SERVER_ADDRESS_LINES = ("Listening at: ",)
+
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith(self.SERVER_ADDRESS_LINES):
+            return True
         message = record.getMessage()
         redacted = redact_client(message)
         if redacted != message:

@@ -32,8 +32,10 @@ from telemetry.models import CensusRecord, ErrorCodeDailyCount, ErrorReport, Usa
 from telemetry.names import fqdn_key
 from telemetry.pseudonymize import mask_pseudonym
 from telemetry.records import CENSUS_COLUMNS, USAGE_COUNTER_NAMES, USAGE_COUNTERS
-from tenants.admin_base import FindUserByIdMixin, PortalModelAdmin, VisibleTenantFilter
-from tenants.models import Pool
+from tenants.admin_base import FindUserByIdMixin, PortalModelAdmin, VisibleTenantFilter, actor_of
+from tenants.models import Pool, Tenant
+from tenants.scoping import admin_tenant_id
+from tenants.services import records_export_audit
 
 # An export reads at most this many rows (a streamed file of about 20 MB); the page and the file say so.
 EXPORT_ROW_LIMIT = 100_000
@@ -168,6 +170,36 @@ class _Echo:
         return value
 
 
+def export_filter_words(request, changelist) -> dict[str, str]:
+    """The filters of an export as the list's sidebar shows them, for its audit entry: a looked-up
+    user only as the sidebar masks them, and a search term never (it may be a person's ID)."""
+    words = {}
+    for spec in changelist.filter_specs:
+        if isinstance(spec, DateRangeFilter):
+            ends = {spec.from_var: "from", spec.to_var: "to"}
+            words.update({ends[name]: day.isoformat() for name, day in spec.days.items() if day is not None})
+            continue
+        if not any(name in request.GET for name in spec.expected_parameters()):
+            continue
+        shown = [str(choice["display"]) for choice in spec.choices(changelist) if choice.get("selected")]
+        if shown:
+            words[str(spec.title)] = ", ".join(shown)
+    if changelist.query:
+        words["search"] = "(its text is not kept)"
+    return words
+
+
+def _export_tenant(request, changelist) -> Tenant | None:
+    """The one tenant an export is limited to: a tenant admin's own, or the tenant support staff
+    filtered on; None when it may hold several tenants' records."""
+    tenant_id = admin_tenant_id(request.user)
+    if tenant_id is None:
+        tenant_id = request.GET.get("tenant__id__exact")
+    if tenant_id is None or not str(tenant_id).isdigit():
+        return None
+    return Tenant.objects.visible_to(request.user).filter(pk=tenant_id).first()
+
+
 class RecordBrowserAdmin(CountFreeListMixin, PortalModelAdmin):
     """Read-only twice over: no role may add, change or delete records (PortalModelAdmin's
     permissions), and every field of a record's page is read-only."""
@@ -211,6 +243,12 @@ class RecordBrowserAdmin(CountFreeListMixin, PortalModelAdmin):
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist", current_app=self.admin_site.name
             )
             return HttpResponseRedirect(changelist_url)
+        records_export_audit(
+            tenant=_export_tenant(request, changelist),
+            actor=actor_of(request),
+            records=str(self.opts.verbose_name_plural),
+            filters=export_filter_words(request, changelist),
+        )
         writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
         rows = (writer.writerow([safe_cell(cell) for cell in row]) for row in self.export_rows(changelist.queryset))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")

@@ -246,6 +246,9 @@ def audit_sentence(*, action: str, target: str, new_value) -> str:
         return f"{kept} kept for {new_value} days"
     if action == AuditAction.ERASE_END_USER:
         return f"Data of {target} erased: {erasure_words(new_value or {})}"
+    if action == AuditAction.EXPORT_RECORDS:
+        filters = ", ".join(f"{name} {value}" for name, value in (new_value or {}).items())
+        return f"{target.capitalize()} exported as CSV" + (f" ({filters})" if filters else " (no filter)")
     if action in AuditAction.values:
         return f"{AuditAction(action).label}: {target}"
     return f"{action}: {target}"

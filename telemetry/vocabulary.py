@@ -116,6 +116,7 @@ class AuditAction(models.TextChoices):
     ERASE_END_USER = "erase_end_user", "A user's data erased"
     SET_ERASE_ON_OPT_OUT = "set_erase_on_opt_out", "Erasure on opt-out changed"
     SET_RETENTION = "set_retention", "Retention changed"
+    EXPORT_RECORDS = "export_records", "Records exported"
 
 
 # The audit actions that change what is collected: the dashboard marks them on its charts.

@@ -506,3 +506,12 @@ def erasure_receipt_write(*, tenant: Tenant, actor: Actor, pseudonym: str, remov
         target=f"user {pseudonym_hash(pseudonym)[:SHOWN_HASH_LENGTH]}",
         new=removed,
     )
+
+
+def records_export_audit(
+    *, tenant: Tenant | None, actor: Actor, records: str, filters: dict[str, str]
+) -> AuditLogEntry:
+    """The audit entry of an export of stored records (pseudonyms masked, networks truncated): who,
+    when, which records and with which filters. `tenant` is the one tenant the export is limited to,
+    or None when it may hold several. `filters` must name no person: the caller masks them."""
+    return _audit(tenant=tenant, actor=actor, action=AuditAction.EXPORT_RECORDS, target=records, new=filters)
