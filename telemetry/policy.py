@@ -9,6 +9,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from telemetry.records import RETENTION_BOUNDS
 from telemetry.vocabulary import (
     DEFAULT_IDENTITY,
     GLOBAL_IDENTITY,
@@ -467,3 +468,108 @@ def what_if_words(
     elif pools is not None:
         lines.append(f"Pools affected: {', '.join(pools)}." if pools else "Pools affected: none right now.")
     return lines
+
+
+# --- Retention: what shortening it deletes (lifecycle.md, "Retention"), and what starting collection does.
+
+RETENTION_NOUNS = {"KeepUsageRecordsForDays": "usage records", "KeepErrorReportForDays": "error reports"}
+_DAYS = f"{RETENTION_BOUNDS[0]} to {RETENTION_BOUNDS[1]}"
+RETENTION_USAGE_HELP = (
+    f"How many days usage records are kept after their day (KeepUsageRecordsForDays, {_DAYS}); the "
+    "maintenance deletes older ones. The dashboards keep their counts."
+)
+RETENTION_ERROR_REPORT_HELP = (
+    f"How many days error reports are kept after their day (KeepErrorReportForDays, {_DAYS}); the "
+    "maintenance deletes older ones. The dashboards keep their counts."
+)
+ERASE_ON_OPT_OUT_HELP = (
+    "On: when a user opts out of error reporting from their client, their stored error reports are erased "
+    "at once, with a receipt in the audit log (EraseErrorReportsOnOptOut). Off: they stay until their "
+    "retention ends."
+)
+
+
+def retention_removal_words(
+    *, setting: str, old_days: int, new_days: int, records: int | None, exact: bool, first_day: str, last_day: str
+) -> str:
+    """What shortening one retention deletes, in words. `records` comes from the count tables (None: they
+    could not be read); `exact` False when some of those records may already be gone (erased at their
+    user's request, or deleted under an earlier, shorter retention): the count is then a bound."""
+    noun = RETENTION_NOUNS.get(setting, "records")
+    kept = f"{noun[0].upper()}{noun[1:]} kept for {new_days:,} days instead of {old_days:,}"
+    days = f"dated {first_day} to {last_day}" if first_day != last_day else f"dated {first_day}"
+    if records is None:
+        return f"{kept}: the stored {noun} {days} are deleted."
+    if records == 0:
+        return f"{kept}: no {noun} {days} are stored, so none is deleted now."
+    if exact:
+        return f"{kept}: {records:,} stored {noun} {days} are deleted."
+    return (
+        f"{kept}: at most {records:,} stored {noun} {days} are deleted (some of them may already have been "
+        "erased or deleted earlier)."
+    )
+
+
+def started_words(*, change: str, what_if: list[str]) -> str:
+    """The message after saving a change that starts collecting: the change, then its what-if."""
+    return " ".join([f"{change}.", *what_if])
+
+
+def opt_in_state_words(*, known: bool, opted_in: bool) -> str:
+    """A looked-up user's own choice, as the explainer states it (never their ID)."""
+    if not known:
+        return (
+            "The portal has no opt-in from this user: their client has never sent one, so they have not "
+            "opted in to error reporting."
+        )
+    if opted_in:
+        return "This user has opted in to error reporting from their client."
+    return "This user has not opted in to error reporting (or has opted out) from their client."
+
+
+MEETINGS_APP_PER_POOL_NOTE = (
+    "The Meetings App and the join launcher do not depend on the user: they follow the setting of the pool "
+    "that hosts the meeting. Shown here for the Global scope; the Pools page shows what each pool collects."
+)
+
+
+def user_effective_policy(
+    *, tenant_policy: TenantPolicy, meeting_ux: MeetingUxSetting, user_opted_in: bool
+) -> list[tuple[str, list[EffectivePolicyLine]]]:
+    """For one user, per client: census, usage and error reports (and, for the Meetings App, Windows
+    crash uploads), each collected or not with its rule and scope, from `decide`."""
+    explained = []
+    for client in Client:
+        lines = []
+        for category in Category:
+            decision = decide(
+                category=category,
+                client=client,
+                tenant_policy=tenant_policy,
+                meeting_ux=meeting_ux,
+                user_opted_in=user_opted_in,
+            )
+            lines.append(
+                EffectivePolicyLine(
+                    category.label,
+                    decision.stored,
+                    decision.explanation,
+                    _deciding_scope(category=category, client=client, decision=decision, meeting_ux=meeting_ux),
+                )
+            )
+        if client == Client.MEETINGS_APP:
+            crashes = decide(category=Category.ERROR, client=client, tenant_policy=tenant_policy, windows_crash=True)
+            crash_line = EffectivePolicyLine("Windows crash uploads", crashes.stored, crashes.explanation, WATSON_SCOPE)
+            lines.append(crash_line)
+        explained.append((client.label, lines))
+    return explained
+
+
+def _deciding_scope(*, category: Category, client: Client, decision: Decision, meeting_ux: MeetingUxSetting) -> str:
+    if category == Category.CENSUS:
+        return CENSUS_SCOPE
+    if client in MEETING_CLIENTS:
+        return decided_by(meeting_ux)
+    if category == Category.ERROR and decision.reason != DropReason.USAGE_COLLECTION_DISABLED:
+        return f"{CLIENT_POLICY_SCOPE} and the user's own opt-in"
+    return CLIENT_POLICY_SCOPE

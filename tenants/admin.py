@@ -17,19 +17,36 @@ from django.utils.text import capfirst
 
 from portal.admin_paging import CountFreeListMixin
 from portal.admin_site import OWN_TENANT_LABEL
-from telemetry.policy import CENSUS_EXPLANATION, decided_by, on_off, opted_in_words, setting_value_words
-from telemetry.pseudonymize import mask_pseudonym
+from telemetry.policy import (
+    CENSUS_EXPLANATION,
+    MEETINGS_APP_PER_POOL_NOTE,
+    decided_by,
+    on_off,
+    opt_in_state_words,
+    opted_in_words,
+    setting_value_words,
+)
+from telemetry.pseudonymize import PSEUDONYMS_RE, mask_pseudonym
 from telemetry.vocabulary import ScopeKind
 from tenants import services
 from tenants.admin_base import (
+    TENANT_FILTER_VAR,
+    USER_HASH_VAR,
     FindUserByIdMixin,
     StopCollectionConfirmationMixin,
     TenantScopedAdmin,
     actor_of,
     is_superuser,
     is_tenant_admin,
+    sees_many_tenants,
 )
-from tenants.consequences import client_policy_what_if, meeting_ux_what_if
+from tenants.consequences import (
+    client_policy_started,
+    client_policy_what_if,
+    meeting_ux_started,
+    meeting_ux_what_if,
+    retention_what_if,
+)
 from tenants.forms import (
     IngestionKeyAddForm,
     PoolAddForm,
@@ -44,6 +61,7 @@ from tenants.models import AuditLogEntry, EndUser, IngestionKey, Pool, Site, Ten
 from tenants.scoping import admin_tenant_id
 from tenants.selectors import (
     effective_policy_of,
+    end_user_explainer,
     meeting_ux_configurations,
     meeting_ux_shadowing_warnings,
     opted_in_user_count,
@@ -96,6 +114,18 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
     def census(self, obj):
         return CENSUS_EXPLANATION
 
+    @admin.display(description="Usage records kept for")
+    def usage_retention(self, obj):
+        return f"{obj.usage_retention_days:,} days"
+
+    @admin.display(description="Error reports kept for")
+    def error_report_retention(self, obj):
+        return f"{obj.error_report_retention_days:,} days"
+
+    @admin.display(description="Erase a user's error reports when they opt out")
+    def erase_on_opt_out_words(self, obj):
+        return on_off(obj.erase_error_reports_on_opt_out)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = TenantPolicyForm if obj is not None else TenantAddForm
         return with_viewer(super().get_form(request, obj, change, **kwargs), request)
@@ -105,14 +135,30 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
             return [(None, {"fields": ["slug", "name", "domain"]})]
         if self.has_change_permission(request, obj):
             policies = ["usage_collection_enabled", "census", "watson_uploads_enabled"]
+            retention = ["keep_usage_days", "keep_error_report_days", "erase_on_opt_out"]
         else:
             policies = ["usage_collection", "census", "watson_uploads"]
-        return [("Organization", {"fields": ["name", "slug", "domain"]}), ("Policies", {"fields": policies})]
+            retention = ["usage_retention", "error_report_retention", "erase_on_opt_out_words"]
+        return [
+            ("Organization", {"fields": ["name", "slug", "domain"]}),
+            ("Policies", {"fields": policies}),
+            ("Retention", {"fields": retention, "classes": ["portal-retention"]}),
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("name", "slug", "domain", "usage_collection", "census", "watson_uploads")
+        return (
+            "name",
+            "slug",
+            "domain",
+            "usage_collection",
+            "census",
+            "watson_uploads",
+            "usage_retention",
+            "error_report_retention",
+            "erase_on_opt_out_words",
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
@@ -150,6 +196,9 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
     def stopping_changes(self, request, obj, form):
         return form.stopping_changes() if obj is not None else []
 
+    def deleting_changes(self, request, obj, form):
+        return retention_what_if(tenant=obj, **form.chosen_retention()) if obj is not None else []
+
     def own_tenant_context(self, request) -> dict:
         """For a tenant admin, their tenant is "Your organization", not one row of "Tenants"."""
         return {"own_tenant_label": OWN_TENANT_LABEL} if is_tenant_admin(request) else {}
@@ -174,8 +223,8 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
     def collection_what_if(self, request, obj, form):
         return client_policy_what_if(tenant=obj, new=form.chosen_policy()) if obj is not None else []
 
-    def stop_confirmation_response(self, request, obj, stops, *, what_if=()):
-        response = super().stop_confirmation_response(request, obj, stops, what_if=what_if)
+    def stop_confirmation_response(self, request, obj, stops, *, what_if=(), deletes=()):
+        response = super().stop_confirmation_response(request, obj, stops, what_if=what_if, deletes=deletes)
         response.context_data.update(self.own_tenant_context(request))
         return response
 
@@ -191,15 +240,19 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
         if not change:
             adopt(obj, services.tenant_create(**form.cleaned_data, actor=actor))
             return
-        services.tenant_setting_set(
-            tenant=obj,
-            setting=services.CLIENT_POLICY,
-            value=not form.cleaned_data["usage_collection_enabled"],
-            actor=actor,
-        )
-        services.tenant_setting_set(
-            tenant=obj, setting=services.WATSON, value=form.cleaned_data["watson_uploads_enabled"], actor=actor
-        )
+        # Said once saved, in the numbers a confirmation would show: a start needs none (nothing is lost).
+        started = client_policy_started(tenant=obj, new=form.chosen_policy())
+        chosen = form.cleaned_data
+        for setting, value in (
+            (services.CLIENT_POLICY, not chosen["usage_collection_enabled"]),
+            (services.WATSON, chosen["watson_uploads_enabled"]),
+            (services.USAGE_RETENTION, chosen["keep_usage_days"]),
+            (services.ERROR_REPORT_RETENTION, chosen["keep_error_report_days"]),
+            (services.ERASE_ON_OPT_OUT, chosen["erase_on_opt_out"]),
+        ):
+            services.tenant_setting_set(tenant=obj, setting=setting, value=value, actor=actor)
+        for message in started:
+            self.message_user(request, message, messages.INFO)
 
 
 @admin.register(WebServiceConfiguration)
@@ -285,6 +338,7 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
         else:
             tenant = self._tenant_of_new(request, form)
             scope = form.scope()
+        started = meeting_ux_started(tenant=tenant, identity=scope.identity, new_value=form.cleaned_data["meeting_ux"])
         saved = services.web_service_configuration_set(
             tenant=tenant,
             scope=scope,
@@ -292,6 +346,8 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
             actor=actor_of(request),
         )
         adopt(obj, saved)
+        for message in started:
+            self.message_user(request, message, messages.INFO)
         # Said on the spot: a value that a more specific scope overrides does not do what it seems to.
         for warning in meeting_ux_shadowing_warnings(tenant=tenant, identity=scope.identity):
             self.message_user(request, warning, messages.WARNING)
@@ -403,14 +459,52 @@ class EndUserAdmin(FindUserByIdMixin, CountFreeListMixin, TenantScopedAdmin):
     list_filter = ("error_reporting_opted_in",)
     fields = ("tenant", "pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")
 
+    no_user_text = "No user with that ID. Their client has never sent an opt-in, so the directory does not list them."
+
     @admin.display(description="Pseudonym")
     def pseudonym(self, obj):
         return mask_pseudonym(obj.user_hash)
 
+    def found_user_params(self, request, form, pseudonyms) -> dict:
+        # Pseudonyms are per organization: those who see several keep the one they chose, for the explainer.
+        params = super().found_user_params(request, form, pseudonyms)
+        if sees_many_tenants(request):
+            params[TENANT_FILTER_VAR] = form.tenant_id()
+        return params
+
+    def explained_tenant(self, request) -> Tenant | None:
+        """The organization of the looked-up user: a tenant admin's own, or the one chosen in the filter."""
+        visible = Tenant.objects.visible_to(request.user)
+        own = admin_tenant_id(request.user)
+        if own is not None:
+            return visible.filter(pk=own).first()
+        chosen = request.GET.get(TENANT_FILTER_VAR, "")
+        return visible.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+
+    def user_explainer_context(self, request) -> dict:
+        """What is collected for the looked-up user, per client: from the pseudonyms in the URL, never an ID."""
+        looked_up = request.GET.get(USER_HASH_VAR, "")
+        tenant = self.explained_tenant(request) if PSEUDONYMS_RE.match(looked_up) else None
+        if tenant is None:
+            return {}
+        explainer = end_user_explainer(tenant=tenant, pseudonyms=looked_up.split(","))
+        return {
+            "user_explainer": {
+                "organization": tenant.name,
+                "opt_in": opt_in_state_words(known=explainer.known, opted_in=explainer.opted_in),
+                "clients": [(client, effective_policy_html(lines)) for client, lines in explainer.clients],
+                "meetings_note": MEETINGS_APP_PER_POOL_NOTE,
+                "pools_url": reverse("admin:tenants_pool_changelist"),
+            }
+        }
+
     def changelist_view(self, request, extra_context=None):
         # Erasing is a change to the organization's data: tenant admins and superusers, never support.
         may_erase = is_tenant_admin(request) or is_superuser(request)
-        context = {"erase_url": reverse("erase_end_user") if may_erase else None}
+        context = {
+            "erase_url": reverse("erase_end_user") if may_erase else None,
+            **self.user_explainer_context(request),
+        }
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
 

@@ -152,7 +152,8 @@ CONFIRM_STOP_FIELD = "_confirm_stop_collection"
 
 
 class StopCollectionConfirmationMixin:
-    """A change that stops collecting data is shown back for confirmation before anything is written.
+    """A change that stops collecting data, or deletes stored records (a shorter retention), is shown back
+    for confirmation before anything is written.
 
     The admin answers the first POST of such a change with a confirmation page (CSRF-protected, like
     Django's delete confirmation) that re-posts the same data with CONFIRM_STOP_FIELD; only that
@@ -165,36 +166,45 @@ class StopCollectionConfirmationMixin:
         """What the valid `form` would stop collecting, in words; empty when it stops nothing."""
         return []
 
+    def deleting_changes(self, request, obj, form) -> list[str]:
+        """What the valid `form` would delete of the stored records, in words; empty when it deletes nothing."""
+        return []
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "POST" and CONFIRM_STOP_FIELD not in request.POST:
             obj = self.get_object(request, unquote(object_id)) if object_id else None
             allowed = self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
             if allowed:
                 form = self.get_form(request, obj, change=obj is not None)(request.POST, request.FILES, instance=obj)
-                stops = self.stopping_changes(request, obj, form) if form.is_valid() else []
-                if stops:
-                    what_if = self.collection_what_if(request, obj, form)
-                    return self.stop_confirmation_response(request, obj, stops, what_if=what_if)
+                valid = form.is_valid()
+                stops = self.stopping_changes(request, obj, form) if valid else []
+                deletes = self.deleting_changes(request, obj, form) if valid else []
+                if stops or deletes:
+                    what_if = self.collection_what_if(request, obj, form) if stops else []
+                    return self.stop_confirmation_response(request, obj, stops, what_if=what_if, deletes=deletes)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def collection_what_if(self, request, obj, form) -> list[str]:
         """How much the valid `form` would stop (or start) collecting, in numbers (tenants/consequences.py)."""
         return []
 
-    def stop_confirmation_response(self, request, obj, stops: list[str], *, what_if=()) -> TemplateResponse:
+    def stop_confirmation_response(self, request, obj, stops: list[str], *, what_if=(), deletes=()) -> TemplateResponse:
         resent = [
             (name, value)
             for name, values in request.POST.lists()
             if name not in ("csrfmiddlewaretoken", CONFIRM_STOP_FIELD)
             for value in values
         ]
+        title, button = CONFIRMATION_WORDS[bool(stops), bool(deletes)]
         context = {
             **self.admin_site.each_context(request),
-            "title": "Stop collecting data?",
+            "title": title,
+            "confirm_button": button,
             "opts": self.opts,
             "object": obj,
             "stops": stops,
             "what_if": what_if,
+            "deletes": deletes,
             "resent": resent,
             "confirm_field": CONFIRM_STOP_FIELD,
             "cancel_url": request.get_full_path(),
@@ -202,7 +212,17 @@ class StopCollectionConfirmationMixin:
         return TemplateResponse(request, self.stop_confirmation_template, context)
 
 
+# (stops collecting, deletes stored records) -> the confirmation's title and its button.
+CONFIRMATION_WORDS = {
+    (True, False): ("Stop collecting data?", "Yes, stop collecting"),
+    (False, True): ("Delete stored records?", "Yes, delete them"),
+    (True, True): ("Stop collecting data and delete stored records?", "Yes, stop collecting and delete"),
+}
+
+
 USER_HASH_VAR = "user_hash"
+# The tenant filter of a change list (VisibleTenantFilter on the `tenant` field), as Django names it.
+TENANT_FILTER_VAR = "tenant__id__exact"
 
 
 class LookedUpUserFilter(admin.ListFilter):
@@ -281,7 +301,12 @@ class FindUserByIdMixin:
             self.message_user(request, next(iter(form.errors.values()))[0], messages.ERROR)
             return HttpResponseRedirect(changelist_url)
         pseudonyms = user_pseudonyms(form.cleaned_data["user_id"], tenant_id=form.tenant_id())
-        return HttpResponseRedirect(f"{changelist_url}?{urlencode({USER_HASH_VAR: ','.join(pseudonyms)})}")
+        params = self.found_user_params(request, form, pseudonyms)
+        return HttpResponseRedirect(f"{changelist_url}?{urlencode(params)}")
+
+    def found_user_params(self, request, form, pseudonyms: list[str]) -> dict:
+        """The query of the change list that shows the user found: their pseudonyms, never the typed ID."""
+        return {USER_HASH_VAR: ",".join(pseudonyms)}
 
     def changelist_view(self, request, extra_context=None):
         looked_up = request.GET.get(USER_HASH_VAR, "")

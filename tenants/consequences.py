@@ -1,4 +1,5 @@
-"""What a change of policy would affect, before it is made: the what-if of the confirmation page.
+"""What a change of policy would affect, before it is made: the what-if of the confirmation page, the
+records a shorter retention deletes, and the numbers said after a change that starts collecting.
 
 The numbers come from telemetry's count tables, which tenants may not import (tests/test_architecture.py
 keeps the dependency one way). So tenants asks through this small registry, and telemetry fills it in
@@ -11,9 +12,16 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from telemetry.policy import TenantPolicy, what_if_words
-from telemetry.vocabulary import Category, Client, DropReason, Outcome
-from tenants.selectors import meeting_ux_configurations, opted_in_user_count, pool_meeting_ux, tenant_pools
+from telemetry.policy import TenantPolicy, audit_sentence, retention_removal_words, started_words, what_if_words
+from telemetry.vocabulary import AuditAction, Category, Client, DropReason, Outcome
+from tenants.selectors import (
+    error_reports_erased_since,
+    meeting_ux_configurations,
+    opted_in_user_count,
+    pool_meeting_ux,
+    retention_may_have_removed,
+    tenant_pools,
+)
 
 # The what-if averages this many whole days before today (today is not over yet).
 ESTIMATE_DAYS = 7
@@ -143,3 +151,99 @@ def meeting_ux_what_if(
             pools=sorted(changed),
         )
     return lines
+
+
+# --- Retention: what a shorter retention deletes, from the ledger's accepted records per day, never by
+# counting the record tables (millions of rows; and, once they are partitioned by day, whole days).
+
+ALL_CLIENTS = tuple(Client.values)
+# The Tenant field of each retention, the cmdlet's name of it, and the ledger category of its records.
+RETENTIONS = (
+    ("usage_retention_days", "KeepUsageRecordsForDays", str(Category.USAGE)),
+    ("error_report_retention_days", "KeepErrorReportForDays", str(Category.ERROR)),
+)
+
+
+def retention_what_if(
+    *, tenant, usage_days: int, error_report_days: int, today: datetime.date | None = None
+) -> list[str]:
+    """What setting the retentions to these days deletes, one line per retention it shortens; empty when
+    it shortens none.
+
+    The records that leave are those of the days that were kept and no longer are: from today minus the
+    old retention to the day before today minus the new one (older ones are already expired, whatever
+    the change). Their number is what the ledger accepted on those days: exact, unless some of them may
+    already be gone (error reports erased since, or days an earlier, shorter retention deleted), when it
+    is a bound ("at most"). Records dated up to a day ahead are never in those days.
+    """
+    today = today or timezone.now().date()
+    new_days = {"usage_retention_days": usage_days, "error_report_retention_days": error_report_days}
+    lines = []
+    for field, setting_name, category in RETENTIONS:
+        old, new = getattr(tenant, field), new_days[field]
+        if new >= old:
+            continue
+        first_day = today - datetime.timedelta(days=old)
+        last_day = today - datetime.timedelta(days=new + 1)
+        records = None
+        if _providers:
+            records = _providers[0](
+                tenant=tenant,
+                ledger_slice=LedgerSlice((category,), ALL_CLIENTS, str(Outcome.ACCEPTED)),
+                date_from=first_day,
+                date_to=last_day,
+            )
+        gone = retention_may_have_removed(tenant=tenant, setting_name=setting_name, since=first_day)
+        if category == Category.ERROR:
+            gone = gone or error_reports_erased_since(tenant=tenant, since=first_day)
+        lines.append(
+            retention_removal_words(
+                setting=setting_name,
+                old_days=old,
+                new_days=new,
+                records=records,
+                exact=not gone,
+                first_day=first_day.isoformat(),
+                last_day=last_day.isoformat(),
+            )
+        )
+    return lines
+
+
+# --- After a change that only starts collecting: no confirmation (nothing is lost, and the same switch
+# undoes it), but the message that says it is saved says what it starts, in the same numbers.
+
+
+def client_policy_started(*, tenant, new: TenantPolicy, today: datetime.date | None = None) -> list[str]:
+    """For each organization-wide setting that `new` turns on, the change and what it starts collecting."""
+    old = tenant.policy
+    messages = []
+    if old.disable_automatic_send_tracing and not new.disable_automatic_send_tracing:
+        only_usage = TenantPolicy(disable_automatic_send_tracing=False, watson_enabled=old.watson_enabled)
+        messages.append(
+            started_words(
+                change=audit_sentence(action=AuditAction.SET_CLIENT_POLICY, target="", new_value=False),
+                what_if=client_policy_what_if(tenant=tenant, new=only_usage, today=today),
+            )
+        )
+    if not old.watson_enabled and new.watson_enabled:
+        only_watson = TenantPolicy(disable_automatic_send_tracing=old.disable_automatic_send_tracing)
+        messages.append(
+            started_words(
+                change=audit_sentence(action=AuditAction.SET_WATSON, target="", new_value=True),
+                what_if=client_policy_what_if(tenant=tenant, new=only_watson, today=today),
+            )
+        )
+    return messages
+
+
+def meeting_ux_started(*, tenant, identity: str, new_value: bool, today: datetime.date | None = None) -> list[str]:
+    """The change and what it starts collecting, when setting the Meetings App setting at `identity` to
+    `new_value` turns it on for some pool; empty otherwise."""
+    if not new_value:
+        return []
+    what_if = meeting_ux_what_if(tenant=tenant, identity=identity, new_value=True, today=today)
+    if not what_if:
+        return []
+    change = audit_sentence(action=AuditAction.SET_WEB_SERVICE_CONFIGURATION, target=identity, new_value=True)
+    return [started_words(change=change, what_if=what_if)]

@@ -5,7 +5,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from telemetry.policy import (
+    ERASE_ON_OPT_OUT_HELP,
     MEETING_UX_HELP,
+    RETENTION_ERROR_REPORT_HELP,
+    RETENTION_USAGE_HELP,
     USAGE_HELP,
     WATSON_HELP,
     TenantPolicy,
@@ -13,7 +16,7 @@ from telemetry.policy import (
     on_off,
     stops_collection,
 )
-from telemetry.records import NAME
+from telemetry.records import NAME, RETENTION_BOUNDS
 from telemetry.vocabulary import ScopeKind
 from tenants import services
 from tenants.models import IngestionKey, Pool, Site, Tenant, WebServiceConfiguration
@@ -117,9 +120,37 @@ class TenantAddForm(ViewerScopedForm):
         return cleaned
 
 
+RETENTION_DAYS_INVALID = f"Enter a whole number of days from {RETENTION_BOUNDS[0]} to {RETENTION_BOUNDS[1]}."
+
+
+def retention_days_field(*, label: str, help_text: str) -> forms.IntegerField:
+    low, high = RETENTION_BOUNDS
+    message = RETENTION_DAYS_INVALID
+    return forms.IntegerField(
+        label=label,
+        min_value=low,
+        max_value=high,
+        help_text=help_text,
+        error_messages={"required": message, "invalid": message, "min_value": message, "max_value": message},
+        widget=forms.NumberInput(attrs={"class": "portal-days"}),
+    )
+
+
+RETENTION_FIELDS = ("keep_usage_days", "keep_error_report_days", "erase_on_opt_out")
+
+
 class TenantPolicyForm(forms.ModelForm):
     usage_collection_enabled = on_off_field(label="Usage data collection", help_text=USAGE_HELP)
     watson_uploads_enabled = on_off_field(label="Windows crash uploads", help_text=WATSON_HELP)
+    # Not named after the model's fields: a ModelForm would copy those onto the instance as it validates,
+    # and the confirmation compares the new days with the tenant's.
+    keep_usage_days = retention_days_field(label="Keep usage records for (days)", help_text=RETENTION_USAGE_HELP)
+    keep_error_report_days = retention_days_field(
+        label="Keep error reports for (days)", help_text=RETENTION_ERROR_REPORT_HELP
+    )
+    erase_on_opt_out = on_off_field(
+        label="Erase a user's error reports when they opt out", help_text=ERASE_ON_OPT_OUT_HELP
+    )
 
     class Meta:
         model = Tenant
@@ -127,8 +158,23 @@ class TenantPolicyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["usage_collection_enabled"].initial = self.instance.usage_collection_enabled
-        self.fields["watson_uploads_enabled"].initial = self.instance.watson_enabled
+        initial = {
+            "usage_collection_enabled": self.instance.usage_collection_enabled,
+            "watson_uploads_enabled": self.instance.watson_enabled,
+            "keep_usage_days": self.instance.usage_retention_days,
+            "keep_error_report_days": self.instance.error_report_retention_days,
+            "erase_on_opt_out": self.instance.erase_error_reports_on_opt_out,
+        }
+        for name, value in initial.items():
+            if name in self.fields:
+                self.fields[name].initial = value
+        if self.is_bound:
+            # As with set_cs_retention, a setting the request does not name stays as it is (a script, or a
+            # page rendered before these fields existed); one named empty is an error like any other.
+            self.data = self.data.copy()
+            for name in RETENTION_FIELDS:
+                if name in self.fields and name not in self.data:
+                    self.data[name] = initial[name]
 
     def chosen_policy(self) -> TenantPolicy:
         return TenantPolicy(
@@ -139,6 +185,13 @@ class TenantPolicyForm(forms.ModelForm):
     def stopping_changes(self) -> list[str]:
         """What this change stops collecting, in words; empty when it stops nothing."""
         return stops_collection(self.instance.policy, self.chosen_policy())
+
+    def chosen_retention(self) -> dict[str, int]:
+        """The retentions chosen (the Tenant fields' names), to compare with the tenant's."""
+        return {
+            "usage_days": self.cleaned_data["keep_usage_days"],
+            "error_report_days": self.cleaned_data["keep_error_report_days"],
+        }
 
 
 SETTING_EXISTS = 'A Meetings App setting at {identity} already exists: <a href="{url}">change that one</a> instead.'

@@ -1,5 +1,8 @@
 """Reads of tenants and their policies that are more than a `get`."""
 
+import datetime
+from dataclasses import dataclass
+
 from django.http import Http404
 
 from telemetry.names import is_slug
@@ -10,6 +13,7 @@ from telemetry.policy import (
     meeting_ux_shadowed_pools,
     resolve_meeting_ux,
     shadowing_warning,
+    user_effective_policy,
 )
 from telemetry.pseudonymize import user_pseudonyms
 from telemetry.vocabulary import AuditAction, ScopeKind
@@ -155,3 +159,44 @@ def meeting_ux_shadowing_warnings(*, tenant: Tenant, identity: str | None = None
         if warning is not None:
             warnings.append(warning)
     return warnings
+
+
+def retention_may_have_removed(*, tenant: Tenant, setting_name: str, since: datetime.date) -> bool:
+    """Whether an earlier, shorter retention of this setting may have deleted records dated `since` or
+    later: a retention of r days in force until a moment t deletes the records dated before t's day
+    minus r. Reads the tenant's retention changes in the audit log (a handful of rows)."""
+    changes = AuditLogEntry.objects.filter(tenant=tenant, action=AuditAction.SET_RETENTION, field=setting_name)
+    for ended_at, days in changes.values_list("created_at", "old_value"):
+        if isinstance(days, int) and ended_at.date() - datetime.timedelta(days=days) > since:
+            return True
+    return False
+
+
+def error_reports_erased_since(*, tenant: Tenant, since: datetime.date) -> bool:
+    """Whether an erasure (by an admin or a user's opt-out) may have removed error reports dated `since`
+    or later: an erasure removes reports dated up to a day after it (a record may be dated a day ahead)."""
+    return AuditLogEntry.objects.filter(
+        tenant=tenant,
+        action=AuditAction.ERASE_END_USER,
+        created_at__date__gte=since - datetime.timedelta(days=1),
+        new_value__error_reports__gt=0,
+    ).exists()
+
+
+@dataclass(frozen=True)
+class UserExplainer:
+    """What is collected for one looked-up user, per client, and the user's own choice in words."""
+
+    known: bool
+    opted_in: bool
+    clients: list[tuple[str, list[EffectivePolicyLine]]]
+
+
+def end_user_explainer(*, tenant: Tenant, pseudonyms: list[str]) -> UserExplainer:
+    """The explainer of a user found by typed ID (known only by the pseudonyms of that ID), from the
+    decision ingestion makes; a user without an opt-in row has not opted in."""
+    end_user = EndUser.objects.filter(tenant=tenant, user_hash__in=pseudonyms).first()
+    opted_in = end_user is not None and end_user.error_reporting_opted_in
+    meeting_ux = pool_meeting_ux(pool=None, configurations=meeting_ux_configurations(tenant=tenant))
+    clients = user_effective_policy(tenant_policy=tenant.policy, meeting_ux=meeting_ux, user_opted_in=opted_in)
+    return UserExplainer(known=end_user is not None, opted_in=opted_in, clients=clients)
