@@ -1,6 +1,7 @@
 """Privacy all the way through: free text, per-tenant pseudonyms and their rotation, erasure with its
 receipt, the opt-out that erases, the client API that keeps user IDs out of URLs."""
 
+import datetime as dt
 import json
 import re
 
@@ -16,6 +17,10 @@ from tenants.models import AuditLogEntry, EndUser
 from tests.conftest import COMMAND_ACTOR
 from tests.telemetry.client_api import post_batch
 from tests.telemetry.factories import error, usage
+
+
+def _days_ago(days: int) -> str:
+    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
 
 USER_ID = "Amos.Marble-7731"
 SIP_URI = "sip:amos.marble.7731@contoso.com"
@@ -278,8 +283,9 @@ RETENTION_UNCHANGED = "KeepUsageRecordsForDays   : 60\nKeepErrorReportForDays   
         ),
         (
             ["set_cs_retention", "contoso", "--usage-days", "30"],
-            "CommandError: Shortening the retention removes 0 usage records and 0 error reports (the maintenance "
-            "deletes them on its next run); add --force to go on.",
+            # The same words and numbers as the portal's confirmation: the days kept until now and no longer.
+            f"CommandError: Usage records kept for 30 days instead of 60: no usage records dated {_days_ago(60)} "
+            f"to {_days_ago(31)} are stored, so none is deleted now. Add --force to go on.",
         ),
     ],
 )

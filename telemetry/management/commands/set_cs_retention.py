@@ -1,14 +1,14 @@
 """set_cs_retention <tenant> [--usage-days N] [--error-report-days N] [--erase-on-opt-out BOOL] (lifecycle.md).
 
-In telemetry, not tenants: shortening a retention says how many stored records it will remove, and the
-records are telemetry's."""
+Shortening a retention says how many stored records it removes, in the words and with the numbers of
+the portal's confirmation (tenants.consequences.retention_what_if, read from the ledger, never from the
+record tables)."""
 
 import sys
 
 from django.db import transaction
-from django.utils import timezone
 
-from telemetry.selectors import expiring_records
+from tenants.consequences import retention_what_if
 from tenants.management.base import PortalCommand, parse_bool
 from tenants.services import (
     ERASE_ON_OPT_OUT,
@@ -21,8 +21,8 @@ from tenants.services import (
 
 NOTHING_TO_SET = "Give at least one of --usage-days, --error-report-days, --erase-on-opt-out."
 DAYS_INVALID = "{option} takes a whole number of days: {value!r} is not one."
-NEEDS_FORCE = "Shortening the retention removes {removed}; add --force to go on."
-CONFIRM = "Shortening the retention removes {removed}. Go on? [y/N] "
+NEEDS_FORCE = "{removed} Add --force to go on."
+CONFIRM = "{removed} Go on? [y/N] "
 NOT_CONFIRMED = "Nothing was changed."
 
 
@@ -33,13 +33,6 @@ def _days(value: str | None, *, option: str) -> int | None:
         return int(value.strip())
     except ValueError:
         raise PortalError(DAYS_INVALID.format(option=option, value=value)) from None
-
-
-def _removal_words(expiring: dict[str, int]) -> str:
-    return (
-        f"{expiring['usage']:,} usage records and {expiring['error_reports']:,} error reports "
-        "(the maintenance deletes them on its next run)"
-    )
 
 
 class Command(PortalCommand):
@@ -78,13 +71,12 @@ class Command(PortalCommand):
             errors is not None and errors < tenant.error_report_retention_days
         )
         if shortens and not force:
-            expiring = expiring_records(
+            removed = retention_what_if(
                 tenant=tenant,
                 usage_days=usage or tenant.usage_retention_days,
                 error_report_days=errors or tenant.error_report_retention_days,
-                today=timezone.now().date(),
             )
-            self._confirm(_removal_words(expiring))
+            self._confirm(" ".join(removed))
         with transaction.atomic():
             for setting, value in changes:
                 tenant = tenant_setting_set(tenant=tenant, setting=setting, value=value, actor=self.actor)
