@@ -12,6 +12,11 @@ urlpatterns = [
     path("portal/dashboard/", dashboard.dashboard_view, name="dashboard"),
     path("portal/dashboard/export.csv", dashboard.dashboard_export_view, name="dashboard_export"),
     path("portal/dashboard/all/", dashboard.all_tenants_dashboard_view, name="dashboard_all_tenants"),
+    path(
+        "portal/dashboard/all/export.csv",
+        dashboard.all_tenants_dashboard_export_view,
+        name="dashboard_all_tenants_export",
+    ),
     path("portal/datasheet/", datasheet_view, name="datasheet"),
     path("portal/datasheet/export.csv", datasheet_csv_view, name="datasheet_export_csv"),
     path("portal/datasheet/export.json", datasheet_json_view, name="datasheet_export_json"),

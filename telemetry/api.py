@@ -34,10 +34,10 @@ from telemetry.schemas import (
     json_pointer,
     openapi_document,
 )
-from telemetry.selectors import client_policy, counts_for_tenant
+from telemetry.selectors import census_sums, client_policy, counts_for_tenant
 from telemetry.services import error_reporting_set, ingest_batch
 from tenants.models import Pool, Tenant
-from tenants.scoping import admin_tenant_id
+from tenants.scoping import admin_tenant_id, visible_tenant_ids
 from tenants.selectors import tenant_for_viewer
 from tenants.services import ingestion_key_authenticate
 
@@ -270,7 +270,11 @@ def counts_show(request: HttpRequest) -> HttpResponse:
         detail = {"invalid": DATE_INVALID.format(name=name), "reversed": PERIOD_INVALID}.get(code, message)
         return problems.bad_request(detail)
     data = period.cleaned_data
-    return json_response(counts_for_tenant(tenant=tenant, date_from=data["from"], date_to=data["to"]))
+    counts = counts_for_tenant(tenant=tenant, date_from=data["from"], date_to=data["to"])
+    if visible_tenant_ids(request.user) is None:
+        # Census names no tenant: its sums are the installation's, for those who see every tenant.
+        counts.census = census_sums(date_from=data["from"], date_to=data["to"])
+    return json_response(counts)
 
 
 # The project's error handlers (portal/urls.py): under /api/ and /portal/api/ every error is a problem

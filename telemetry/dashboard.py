@@ -23,6 +23,8 @@ from telemetry.forms import PeriodForm
 from telemetry.policy import actor_words, category_words, client_policy_summary, on_off, reason_words
 from telemetry.records import USAGE_COUNTER_NAMES, USAGE_COUNTERS
 from telemetry.selectors import (
+    CENSUS_SUMMED,
+    census_sums_by_day,
     dashboard_error_codes,
     dashboard_ledger,
     dashboard_policy_changes,
@@ -283,34 +285,38 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/dashboard.html", context)
 
 
-def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
-    """The page's tables, one section after another: a title row, a header row, the rows, a blank line."""
+def _period_csv_sections(dashboard: "Dashboard | AllTenantsDashboard") -> list[tuple[str, list, list[list]]]:
+    """The tables of a period that both dashboards show, as CSV sections (title, header, rows); over
+    every tenant, each pool with its tenant."""
     usage_header = [counter.label for counter in USAGE_COUNTERS]
-    sections = [
-        ("Tenant", ["Tenant", "From", "To"], [[dashboard.tenant.slug, dashboard.date_from, dashboard.date_to]]),
-        ("Current policy", ["Setting", "Value"], [list(line) for line in dashboard.policy]),
+    every_tenant = isinstance(dashboard, AllTenantsDashboard)
+    pool_header = ["Pool", "Tenant"] if every_tenant else ["Pool"]
+
+    def pool(row: dict) -> list:
+        return [row["pool__fqdn"], row["tenant__slug"]] if every_tenant else [row["pool__fqdn"]]
+
+    return [
         (
             "Records per day",
             ["Day", "Category", "Accepted", "Dropped by policy", "Rejected", "Duplicates", "Why dropped"],
             [
-                [
-                    row.day,
-                    row.category_label,
-                    row.accepted,
-                    row.dropped,
-                    row.rejected,
-                    row.duplicates,
-                    row.why_dropped,
-                ]
+                [row.day, row.category_label, row.accepted, row.dropped, row.rejected, row.duplicates, row.why_dropped]
                 for row in dashboard.ledger
             ],
         ),
         ("Dropped by policy", ["Category", "Reason", "Records"], [list(drop) for drop in dashboard.drops]),
         (
             "Usage by pool",
-            ["Pool", "Usage records", *usage_header],
-            [[row["pool__fqdn"], row["records"], *usage_counters(row)] for row in dashboard.usage_by_pool]
-            + [["Total", dashboard.usage_total["records"], *usage_counters(dashboard.usage_total)]],
+            [*pool_header, "Usage records", *usage_header],
+            [[*pool(row), row["records"], *usage_counters(row)] for row in dashboard.usage_by_pool]
+            + [
+                [
+                    "Total",
+                    *[""] * (len(pool_header) - 1),
+                    dashboard.usage_total["records"],
+                    *usage_counters(dashboard.usage_total),
+                ]
+            ],
         ),
         (
             "Usage per day",
@@ -327,21 +333,32 @@ def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
             ["Error code", "Error reports"],
             [[r["error_code"], r["total"]] for r in dashboard.error_codes],
         ),
-        (
-            "Personal values replaced in free text",
-            ["Values replaced"],
-            [[dashboard.scrubbed]],
-        ),
-        (
-            "Policy changes",
-            ["When (UTC)", "Change"],
-            [[entry.created_at.strftime("%Y-%m-%d %H:%M"), words] for entry, words in dashboard.policy_changes],
-        ),
+        ("Personal values replaced in free text", ["Values replaced"], [[dashboard.scrubbed]]),
     ]
+
+
+def _csv_lines(sections: list[tuple[str, list, list[list]]]) -> list[list]:
+    """Sections one after another: a title row, a header row, the rows, a blank line."""
     lines: list[list] = []
     for title, header, rows in sections:
         lines += [[title], header, *rows, []]
     return lines
+
+
+def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
+    """The page's tables, one section after another."""
+    return _csv_lines(
+        [
+            ("Tenant", ["Tenant", "From", "To"], [[dashboard.tenant.slug, dashboard.date_from, dashboard.date_to]]),
+            ("Current policy", ["Setting", "Value"], [list(line) for line in dashboard.policy]),
+            *_period_csv_sections(dashboard),
+            (
+                "Policy changes",
+                ["When (UTC)", "Change"],
+                [[entry.created_at.strftime("%Y-%m-%d %H:%M"), words] for entry, words in dashboard.policy_changes],
+            ),
+        ]
+    )
 
 
 @never_cache
@@ -383,16 +400,60 @@ class AllTenantsDashboard:
     scrubbed: int
     tenants_by_volume: list[dict]
     tenants_by_drops: list[dict]
+    census_by_day: list[dict]
+    census_total: dict
     markers: list[charts.Marker] = field(default_factory=list)
+
+
+# The census sums' words (CensusDailySum, selectors.CENSUS_SUMMED), on the page, its chart and the CSV.
+CENSUS_LABELS = {
+    "records": "Census records",
+    "sign_in_attempts": "Sign-in attempts",
+    "sign_in_failures": "Sign-in failures",
+}
+CENSUS_NOTE = (
+    "Census names no tenant: these figures cover the whole installation. A census record is counted here "
+    "once the maintenance (maintain_telemetry) has moved it from the staging table into the census table, "
+    "on the day it is dated."
+)
 
 
 def all_tenants_dashboard_build(*, date_from: date, date_to: date) -> AllTenantsDashboard:
     period = {"date_from": date_from, "date_to": date_to}
+    counts = _period_counts(tenant=None, **period)
+    census_days = census_sums_by_day(**period)
+    empty_census = dict.fromkeys(CENSUS_SUMMED, 0)
+    census_by_day = [{"day": day, **census_days.get(day, empty_census)} for day in counts["days"]]
     return AllTenantsDashboard(
         tenants_by_volume=tenants_ranked_by_records(outcomes=RECEIVED, **period, limit=TOP_TENANTS),
         tenants_by_drops=tenants_ranked_by_records(outcomes=[Outcome.DROPPED], **period, limit=TOP_TENANTS),
-        **_period_counts(tenant=None, **period),
+        census_by_day=census_by_day,
+        census_total={name: sum(row[name] for row in census_by_day) for name in CENSUS_SUMMED},
+        **counts,
     )
+
+
+def _census_chart(dashboard: AllTenantsDashboard) -> dict:
+    series = [
+        charts.Series(CENSUS_LABELS[name], [row[name] for row in dashboard.census_by_day], f"series-{position}")
+        for position, name in enumerate(CENSUS_SUMMED, start=1)
+    ]
+    description = (
+        f"Census per day from {dashboard.date_from} to {dashboard.date_to}, the whole installation: "
+        + ", ".join(f"{CENSUS_LABELS[name]} {dashboard.census_total[name]:,}" for name in CENSUS_SUMMED)
+        + ". One panel per figure, each on its own scale."
+    )
+    return {
+        "title": "Census records and their sign-ins per day (each on its own scale)",
+        "svg": charts.small_multiples_chart(
+            chart_id="chart-census-sums",
+            title="Census per day",
+            description=description,
+            days=dashboard.days,
+            series=series,
+            markers=[],
+        ),
+    }
 
 
 @never_cache
@@ -413,7 +474,47 @@ def all_tenants_dashboard_view(request: HttpRequest) -> HttpResponse:
         outcome_charts=[_outcome_chart(dashboard, category) for category in Category],
         usage_chart=_usage_chart(dashboard),
         usage_labels=[counter.label for counter in USAGE_COUNTERS],
+        census_chart=_census_chart(dashboard),
+        census_note=CENSUS_NOTE,
         period_query=f"from={dashboard.date_from}&to={dashboard.date_to}",
         top_tenants=TOP_TENANTS,
     )
     return render(request, "dashboard/all_tenants.html", context)
+
+
+def all_tenants_csv_rows(dashboard: AllTenantsDashboard) -> list[list]:
+    """The all-tenants page's tables, one section after another, as the tenant CSV has them."""
+    ranking_header = ["Rank", "Tenant", "Name"]
+
+    def ranked(rows: list[dict]) -> list[list]:
+        return [[rank, row["tenant__slug"], row["tenant__name"], row["total"]] for rank, row in enumerate(rows, 1)]
+
+    return _csv_lines(
+        [
+            ("All tenants", ["From", "To"], [[dashboard.date_from, dashboard.date_to]]),
+            ("Tenants by volume", [*ranking_header, "Records received"], ranked(dashboard.tenants_by_volume)),
+            ("Tenants by drops", [*ranking_header, "Dropped by policy"], ranked(dashboard.tenants_by_drops)),
+            *_period_csv_sections(dashboard),
+            (
+                "Census per day (the whole installation; counted when the maintenance moves staged records)",
+                ["Day", *(CENSUS_LABELS[name] for name in CENSUS_SUMMED)],
+                [[row["day"], *(row[name] for name in CENSUS_SUMMED)] for row in dashboard.census_by_day]
+                + [["Total", *(dashboard.census_total[name] for name in CENSUS_SUMMED)]],
+            ),
+        ]
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def all_tenants_dashboard_export_view(request: HttpRequest) -> HttpResponse:
+    if visible_tenant_ids(request.user) is not None:
+        raise Http404("No such page.")
+    form = DashboardForm(request.GET, tenants=None, today=timezone.now().date())
+    if not form.is_valid():
+        messages = [message for errors in form.errors.values() for message in errors]
+        return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
+    dashboard = all_tenants_dashboard_build(date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
+    filename = f"dashboard-all-tenants-{dashboard.date_from}-{dashboard.date_to}.csv"
+    return csv_attachment(all_tenants_csv_rows(dashboard), filename=filename)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from telemetry.models import CensusRecord, ErrorReport, RecordReceipt, StagedCensusRecord, UsageRecord
+from telemetry.models import CensusDailySum, CensusRecord, ErrorReport, RecordReceipt, StagedCensusRecord, UsageRecord
 from telemetry.records import CENSUS_COLUMNS, oldest_kept_day
 from telemetry.schemas import MAX_FUTURE
 from tenants.models import Tenant
@@ -18,38 +18,69 @@ from tenants.models import Tenant
 # Every census column but the id, which the move draws afresh.
 _MOVED_COLUMNS = tuple(column for column in CENSUS_COLUMNS if column != "id")
 
+# What CensusDailySum sums per day, and the upsert that adds a day's moved rows to it (one statement for
+# PostgreSQL and SQLite alike; `{rows}` is a VALUES list or a SELECT of (day, *_SUMMED)).
+_SUMMED = ("records", "sign_in_attempts", "sign_in_failures")
+_ADD_CENSUS_SUMS = (
+    f"INSERT INTO {CensusDailySum._meta.db_table} AS t (day, {', '.join(_SUMMED)}) {{rows}} "
+    "ON CONFLICT (day) DO UPDATE SET " + ", ".join(f"{name} = t.{name} + EXCLUDED.{name}" for name in _SUMMED)
+)
+
 
 def census_move_staged() -> int:
-    """Move every staged census row into the census table; how many were moved.
+    """Move every staged census row into the census table and add it to the census sums; how many
+    were moved.
 
     One transaction of its own takes every row staged since the last run (of every batch, however few),
-    inserts them in random order under new random ids and deletes them from the staging table. After
-    it, no census row shares a transaction id, an id or a physical neighbourhood with the batch it came
-    in, nor so with that batch's tenant (lifecycle.md, "Census unlinkability").
+    inserts them in random order under new random ids, deletes them from the staging table and adds
+    them to CensusDailySum, one upsert per day. After it, no census row and no census sum shares a
+    transaction id, an id or a physical neighbourhood with the batch it came in, nor so with that
+    batch's tenant (lifecycle.md, "Census unlinkability"). The sums are written here and never at
+    ingestion for the same reason: a sum written in a batch's transaction would carry its tenant.
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            columns = ", ".join(_MOVED_COLUMNS)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"WITH moved AS (DELETE FROM {StagedCensusRecord._meta.db_table} RETURNING {columns}) "  # noqa: S608
-                    f"INSERT INTO {CensusRecord._meta.db_table} (id, {columns}) "
-                    f"SELECT gen_random_uuid(), {columns} FROM moved ORDER BY random()"
-                )
-                return cursor.rowcount
+            return _census_move_staged_postgres()
         staged = list(StagedCensusRecord.objects.values_list("id", *_MOVED_COLUMNS))
         if not staged:
             return 0
         StagedCensusRecord.objects.filter(pk__in=[row[0] for row in staged]).delete()
         random.shuffle(staged)
-        CensusRecord.objects.bulk_create(
-            [CensusRecord(id=uuid.uuid4(), **dict(zip(_MOVED_COLUMNS, row[1:], strict=True))) for row in staged],
-            batch_size=500,
+        moved = [CensusRecord(id=uuid.uuid4(), **dict(zip(_MOVED_COLUMNS, row[1:], strict=True))) for row in staged]
+        CensusRecord.objects.bulk_create(moved, batch_size=500)
+        sums: dict[dt.date, tuple[int, int, int]] = {}
+        for record in moved:
+            records, attempts, failures = sums.get(record.day, (0, 0, 0))
+            sums[record.day] = (records + 1, attempts + record.sign_in_attempts, failures + record.sign_in_failures)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                _ADD_CENSUS_SUMS.format(rows="VALUES (%s, %s, %s, %s)"),
+                [(day, *values) for day, values in sorted(sums.items())],
+            )
+        return len(moved)
+
+
+def _census_move_staged_postgres() -> int:
+    """The move as one statement: the rows leave the staging table, enter the census table in random
+    order under new ids, and what entered is summed per day into CensusDailySum."""
+    columns = ", ".join(_MOVED_COLUMNS)
+    add_sums = _ADD_CENSUS_SUMS.format(rows=f"SELECT day, {', '.join(_SUMMED)} FROM summed ORDER BY day")  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH moved AS (DELETE FROM {StagedCensusRecord._meta.db_table} RETURNING {columns}), "  # noqa: S608
+            f"inserted AS (INSERT INTO {CensusRecord._meta.db_table} (id, {columns}) "
+            f"SELECT gen_random_uuid(), {columns} FROM moved ORDER BY random() "
+            "RETURNING day, sign_in_attempts, sign_in_failures), "
+            "summed AS (SELECT day, count(*) AS records, sum(sign_in_attempts) AS sign_in_attempts, "
+            "sum(sign_in_failures) AS sign_in_failures FROM inserted GROUP BY day), "
+            # A data-modifying WITH clause runs to completion whether the query reads it or not.
+            f"added AS ({add_sums}) "
+            "SELECT coalesce(sum(records), 0) FROM summed"
         )
-        return len(staged)
+        return cursor.fetchone()[0]
 
 
-# --- Retention (lifecycle.md): what has expired leaves, chunk by chunk.
+# --- Retention (lifecycle.md): what has expired leaves, a day partition at a time or chunk by chunk.
 
 # Rows deleted per statement, each statement in a transaction of its own that lasts tens of
 # milliseconds on PostgreSQL: the row locks it takes never hold up ingestion for more than a moment.

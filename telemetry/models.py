@@ -1,7 +1,8 @@
 """Stored telemetry and the counts kept beside it.
 
 Raw record tables are large (tens of millions of rows); every screen reads the small count tables,
-which ingestion maintains in the same transaction as the records.
+which ingestion maintains in the same transaction as the records (the census sums excepted: the
+maintenance writes them when it moves census rows, see CensusDailySum).
 """
 
 import datetime as dt
@@ -287,3 +288,22 @@ class ErrorCodeDailyCount(DailyCount):
 
     def __str__(self) -> str:
         return f"{self.day} {self.error_code}: {self.records}"
+
+
+class CensusDailySum(models.Model):
+    """Census records and their sign-in counters summed per day, installation-wide (census names no
+    tenant, so neither does its sum).
+
+    Filled by the maintenance when it moves staged census rows (telemetry/maintenance.py,
+    census_move_staged), in the move's own transaction, never by a batch: a sum written in a batch's
+    transaction would share its transaction id, and so its tenant. Kept when census records expire,
+    like every count table (lifecycle.md).
+    """
+
+    day = models.DateField(unique=True)
+    records = models.BigIntegerField(default=0)
+    sign_in_attempts = models.BigIntegerField(default=0)
+    sign_in_failures = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.records} census records"

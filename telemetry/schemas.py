@@ -295,6 +295,14 @@ UsageSums = create_model(
 )
 
 
+class CensusSums(BaseModel):
+    """The installation's census in a period: census names no tenant, so these are every tenant's."""
+
+    records: int = Field(description="Census records moved into the census table, by the day they are dated.")
+    sign_in_attempts: int = Field(description="Their sign-in attempts, summed.")
+    sign_in_failures: int = Field(description="Their sign-in failures, summed.")
+
+
 class CountsResponse(BaseModel):
     """GET /portal/api/counts: a tenant's counts for a period (api.md)."""
 
@@ -307,6 +315,13 @@ class CountsResponse(BaseModel):
     usage: UsageSums
     error_reports: int
     scrubbed: int
+    census: CensusSums | None = Field(
+        default=None,
+        description=(
+            "Installation-wide, whatever the tenant asked for: present for support staff only, absent for a "
+            "tenant admin. Counted when the maintenance (maintain_telemetry) moves staged census rows."
+        ),
+    )
 
 
 def batch_response(*, results: list[RecordResult], errors: list[tuple[str, str]]) -> BatchResponse:

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.db.models import Sum
 
 from telemetry.models import (
+    CensusDailySum,
     ErrorCodeDailyCount,
     ErrorReport,
     FederationPartnerDailyCount,
@@ -15,7 +16,7 @@ from telemetry.models import (
 )
 from telemetry.policy import decide, explain_error_reporting, explain_usage
 from telemetry.records import USAGE_COUNTER_NAMES
-from telemetry.schemas import CountsResponse, PolicyExplain, PolicyResponse
+from telemetry.schemas import CensusSums, CountsResponse, PolicyExplain, PolicyResponse
 from telemetry.vocabulary import POLICY_ACTIONS, Category, Client
 from tenants.models import AuditLogEntry, EndUser, Pool, Tenant
 from tenants.selectors import end_user_find, meeting_ux_configurations, pool_meeting_ux
@@ -213,3 +214,24 @@ def tenants_ranked_by_records(*, outcomes: list[str], date_from: date, date_to: 
         .filter(total__gt=0)
         .order_by("-total", "tenant__slug")[:limit]
     )
+
+
+# --- Census sums (CensusDailySum): installation-wide, since census names no tenant, so for support staff
+# only (the all-tenants dashboard, and the counts API when support staff ask). Filled by the maintenance's
+# census move, never at ingestion: a census record counts here once maintain_telemetry has moved it.
+
+CENSUS_SUMMED = ("records", "sign_in_attempts", "sign_in_failures")
+
+
+def census_sums_by_day(*, date_from: date, date_to: date) -> dict[date, dict]:
+    """The census sums of each day of the period that has any; days without are absent."""
+    rows = CensusDailySum.objects.filter(day__range=(date_from, date_to)).order_by("day").values("day", *CENSUS_SUMMED)
+    return {row.pop("day"): row for row in rows}
+
+
+def census_sums(*, date_from: date, date_to: date) -> CensusSums:
+    """The census sums of the whole period."""
+    totals = CensusDailySum.objects.filter(day__range=(date_from, date_to)).aggregate(
+        **{name: Sum(name) for name in CENSUS_SUMMED}
+    )
+    return CensusSums(**{name: totals[name] or 0 for name in CENSUS_SUMMED})

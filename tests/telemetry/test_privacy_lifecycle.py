@@ -22,6 +22,7 @@ from tests.telemetry.factories import error, usage
 def _days_ago(days: int) -> str:
     return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
 
+
 USER_ID = "Amos.Marble-7731"
 SIP_URI = "sip:amos.marble.7731@contoso.com"
 EMAIL = "amos.marble.7731@contoso.com"
