@@ -216,27 +216,41 @@ def _outcome_chart(dashboard: Dashboard, category: Category) -> dict:
     }
 
 
-def _usage_chart(dashboard: Dashboard) -> dict:
+def _panels_chart(
+    *, chart_id: str, heading: str, title: str, what: str, days, rows, totals, labels: dict[str, str], markers, marks=""
+) -> dict:
+    """A small-multiples chart, one panel per figure of `labels` (name -> words), each on its own scale,
+    with the period's totals in its screen-reader description."""
     series = [
-        charts.Series(counter.label, [row[counter.name] or 0 for row in dashboard.usage_by_day], f"series-{position}")
-        for position, counter in enumerate(USAGE_COUNTERS, start=1)
+        charts.Series(label, [row[name] or 0 for row in rows], f"series-{position}")
+        for position, (name, label) in enumerate(labels.items(), start=1)
     ]
     description = (
-        f"Stored usage per day from {dashboard.date_from} to {dashboard.date_to}, all pools: "
-        + ", ".join(f"{counter.label} {dashboard.usage_total[counter.name]:,}" for counter in USAGE_COUNTERS)
-        + ". One panel per counter, each on its own scale. Vertical lines mark policy changes."
+        f"{what}: "
+        + ", ".join(f"{label} {totals[name]:,}" for name, label in labels.items())
+        + f". One panel per figure, each on its own scale.{marks}"
     )
     return {
-        "title": "Stored usage per day (each counter on its own scale)",
+        "title": heading,
         "svg": charts.small_multiples_chart(
-            chart_id="chart-usage-sums",
-            title="Stored usage per day",
-            description=description,
-            days=dashboard.days,
-            series=series,
-            markers=dashboard.markers,
+            chart_id=chart_id, title=title, description=description, days=days, series=series, markers=markers
         ),
     }
+
+
+def _usage_chart(dashboard: Dashboard) -> dict:
+    return _panels_chart(
+        chart_id="chart-usage-sums",
+        heading="Stored usage per day (each counter on its own scale)",
+        title="Stored usage per day",
+        what=f"Stored usage per day from {dashboard.date_from} to {dashboard.date_to}, all pools",
+        days=dashboard.days,
+        rows=dashboard.usage_by_day,
+        totals=dashboard.usage_total,
+        labels={counter.name: counter.label for counter in USAGE_COUNTERS},
+        markers=dashboard.markers,
+        marks=" Vertical lines mark policy changes.",
+    )
 
 
 def _admin_context(request: HttpRequest) -> dict:
@@ -434,26 +448,17 @@ def all_tenants_dashboard_build(*, date_from: date, date_to: date) -> AllTenants
 
 
 def _census_chart(dashboard: AllTenantsDashboard) -> dict:
-    series = [
-        charts.Series(CENSUS_LABELS[name], [row[name] for row in dashboard.census_by_day], f"series-{position}")
-        for position, name in enumerate(CENSUS_SUMMED, start=1)
-    ]
-    description = (
-        f"Census per day from {dashboard.date_from} to {dashboard.date_to}, the whole installation: "
-        + ", ".join(f"{CENSUS_LABELS[name]} {dashboard.census_total[name]:,}" for name in CENSUS_SUMMED)
-        + ". One panel per figure, each on its own scale."
+    return _panels_chart(
+        chart_id="chart-census-sums",
+        heading="Census records and their sign-ins per day (each on its own scale)",
+        title="Census per day",
+        what=f"Census per day from {dashboard.date_from} to {dashboard.date_to}, the whole installation",
+        days=dashboard.days,
+        rows=dashboard.census_by_day,
+        totals=dashboard.census_total,
+        labels={name: CENSUS_LABELS[name] for name in CENSUS_SUMMED},
+        markers=[],
     )
-    return {
-        "title": "Census records and their sign-ins per day (each on its own scale)",
-        "svg": charts.small_multiples_chart(
-            chart_id="chart-census-sums",
-            title="Census per day",
-            description=description,
-            days=dashboard.days,
-            series=series,
-            markers=[],
-        ),
-    }
 
 
 @never_cache
