@@ -4,6 +4,23 @@ import django.db.models.functions.text
 from django.db import migrations, models
 
 
+def rename_sites_differing_only_by_case(apps, schema_editor):
+    """Sites named alike but for case (`Oslo` and `oslo`) could exist before this constraint: all but the
+    oldest of each such group get a suffix (`oslo (2)`), so the constraint can be added. Their pools and
+    Meetings App settings follow them (foreign keys); the audit log keeps the names they had."""
+    Site = apps.get_model("tenants", "Site")
+    taken = {}
+    for site in Site.objects.order_by("tenant_id", "id"):
+        names = taken.setdefault(site.tenant_id, set())
+        name, number = site.name, 1
+        while name.lower() in names:
+            number += 1
+            name = f"{site.name[: 100 - len(f' ({number})')]} ({number})"
+        names.add(name.lower())
+        if name != site.name:
+            Site.objects.filter(pk=site.pk).update(name=name)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,6 +37,7 @@ class Migration(migrations.Migration):
             name='last_used_on',
             field=models.DateField(blank=True, null=True),
         ),
+        migrations.RunPython(rename_sites_differing_only_by_case, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='site',
             constraint=models.UniqueConstraint(models.F('tenant'), django.db.models.functions.text.Lower('name'), name='site_name_unique_per_tenant'),
