@@ -12,6 +12,12 @@ Client signed in as support staff, the dashboard and the record browsers' first 
 filtered, against the default Django admin change list of the same table with the same filter: a
 plain `admin.ModelAdmin` registered on a separate AdminSite in this script. A filled database is
 reused when it already holds the asked number of rows (--refill to start again).
+
+The record tables are partitioned by day on PostgreSQL (telemetry/partitions.py): the fill makes the
+60 days' partitions first, drops the tables' secondary indexes, fills, and rebuilds each index on each
+partition under the name the portal gives it (`usage_time_p20261203`), then attaches it to the
+parent's. It ends with the usage browser's SQL timed on the partitioned table and on a plain copy of it
+with the same indexes, made in the same run (planning, execution and backend CPU, as ratios).
 """
 
 import argparse
@@ -180,10 +186,13 @@ COUNT_SQL = [
 def fill(rows: int) -> None:
     from django.db import connection, transaction
 
+    from telemetry.partitions import day_partitions, ensure_day_partitions
     from telemetry.pseudonymize import hash_user_id
 
     slots = ensure_tenants()
     today = datetime.now(tz=UTC).date()
+    days = [today - timedelta(days=DAYS - 1 - offset) for offset in range(DAYS)]
+    ensure_day_partitions(set(days))
     # Pseudonyms are per tenant; the fill shares one set of users among the tenants, made under the
     # first tenant's key (contoso's, the tenant whose looked-up user the benchmark times).
     users = [hash_user_id(f"user{index:04d}", tenant_id=slots["tenant_ids"][0]) for index in range(USERS)]
@@ -205,26 +214,37 @@ def fill(rows: int) -> None:
         cursor.execute("SET synchronous_commit = off")
         cursor.execute("SET maintenance_work_mem = '512MB'")
         # Building an index once over the filled table is far faster than updating it row by row:
-        # the secondary indexes (as the migrations made them) are dropped now and recreated below.
+        # the secondary indexes (as the migrations made them) are dropped now and rebuilt below.
         cursor.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = ANY(%s) AND NOT EXISTS"
+            "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = ANY(%s) AND NOT EXISTS"
             " (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
             [tables],
         )
         indexes = cursor.fetchall()
-        for name, _definition in indexes:
+        for _table, name, _definition in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
         for label, sql, share in shares:
             per_day = round(rows * share / DAYS)
             remainder = round(rows * share) - per_day * DAYS
-            for offset in range(DAYS):
-                day = today - timedelta(days=DAYS - 1 - offset)
+            for offset, day in enumerate(days):
                 with transaction.atomic():
                     cursor.execute(sql, {**common, "day": day, "rows": per_day + (remainder if offset == 0 else 0)})
                 progress(f"Filling {label}", offset + 1, DAYS)
-        for done, (_name, definition) in enumerate(indexes, start=1):
-            cursor.execute(definition)
-            progress("Indexing", done, len(indexes))
+        partitions = {table: day_partitions(cursor, [table]) for table in tables}
+        steps = sum(1 + len(partitions[table]) for table, _, _ in indexes)
+        done = 0
+        for table, name, definition in indexes:
+            # The parent's index (ON ONLY: none of the partitions' yet), then each partition's under the
+            # portal's name for it, attached to the parent's (telemetry/partitions.py names them so).
+            _head, rest = definition.split(" USING ", 1)
+            cursor.execute(f'CREATE INDEX "{name}" ON ONLY "{table}" USING {rest}')
+            done += 1
+            for partition in partitions[table]:
+                child = f"{name}_p{partition.day:%Y%m%d}"
+                cursor.execute(f'CREATE INDEX "{child}" ON "{partition.name}" USING {rest}')
+                cursor.execute(f'ALTER INDEX "{name}" ATTACH PARTITION "{child}"')
+                done += 1
+                progress("Indexing", done, steps)
         for statement in COUNT_SQL:
             cursor.execute(statement)
         sys.stderr.write("Analyzing...\n")
@@ -441,6 +461,81 @@ def run(repeat: int) -> None:
         plain_ms = measure(client, plain_url, repeat)
         print(f"{label:<36} {portal_ms:>10.1f} {plain_ms:>17.1f} {portal_ms / plain_ms:>7.3f}")
     print(f"\nmedian of {repeat} requests after a warm-up; ratio = portal / default admin (lower is faster)")
+    compare_with_a_plain_table(tenant_id=contoso, pool_id=busy_pool, repeat=repeat)
+
+
+PLAIN_TABLE = "bench_plain_usagerecord"
+
+
+def compare_with_a_plain_table(*, tenant_id: int, pool_id: int, repeat: int) -> None:
+    """The usage browser's SQL on the day-partitioned table against the same rows in a plain table
+    with the same indexes (made in this run, kept for the next): PostgreSQL's planning and execution
+    time per query, the backend's CPU per query (from /proc, when the server is local), and the plan's
+    shape, as ratios partitioned / plain. Pages over all days cost the planner one index scan per day."""
+    from django.db import connection
+
+    week_from, week_to = _days_ago(13), _days_ago(7)
+    newest = "ORDER BY timestamp DESC, id DESC LIMIT 101"
+    queries = [
+        ("newest first", f"SELECT * FROM {{table}} {newest}", []),
+        ("oldest first", "SELECT * FROM {table} ORDER BY timestamp, id LIMIT 101", []),
+        ("busy pool", f"SELECT * FROM {{table}} WHERE pool_id = %s {newest}", [pool_id]),
+        (
+            "tenant + a week",
+            f"SELECT * FROM {{table}} WHERE tenant_id = %s AND day BETWEEN %s AND %s "
+            f"AND timestamp >= %s AND timestamp < (%s::date + 1) {newest}",
+            [tenant_id, week_from, week_to, week_from, week_to],
+        ),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [PLAIN_TABLE])
+        if cursor.fetchone()[0] is None:
+            sys.stderr.write(f"Copying the usage records into {PLAIN_TABLE} (a plain table, same indexes)...\n")
+            cursor.execute(f"CREATE TABLE {PLAIN_TABLE} AS SELECT * FROM telemetry_usagerecord")
+            cursor.execute(f"ALTER TABLE {PLAIN_TABLE} ADD PRIMARY KEY (id)")
+            for columns in ("timestamp", "tenant_id, timestamp", "pool_id, timestamp", "client, timestamp"):
+                cursor.execute(f"CREATE INDEX ON {PLAIN_TABLE} ({columns}, id)")
+            cursor.execute(f"ANALYZE {PLAIN_TABLE}")
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+        print(f"\nusage browser SQL, {repeat * 20} runs each: partitioned by day / plain table")
+        print(f"{'query':<18} {'plan ms':>16} {'execute ms':>16} {'backend CPU ms':>18} {'ratio':>6}  plan")
+        for label, sql, params in queries:
+            figures = {}
+            for table in ("telemetry_usagerecord", PLAIN_TABLE):
+                plans, executions = [], []
+                runs = repeat * 20
+                before = _cpu_ms(backend)
+                for _ in range(runs):
+                    cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) {sql.format(table=table)}", params)
+                    plan = [line for (line,) in cursor.fetchall()]
+                    plans.append(float(plan[-2].split(":")[1].split()[0]))
+                    executions.append(float(plan[-1].split(":")[1].split()[0]))
+                after = _cpu_ms(backend)
+                scans = sum("Index Scan" in line or "Index Only Scan" in line for line in plan)
+                figures[table] = (
+                    statistics.median(plans),
+                    statistics.median(executions),
+                    (after - before) / runs if before is not None and after is not None else float("nan"),
+                    f"{plan[1 if plan[0].startswith('Limit') else 0].strip().split('  (')[0]}, {scans} index scans",
+                )
+            (p_plan, p_exec, p_cpu, p_shape), (f_plan, f_exec, f_cpu, f_shape) = figures.values()
+            total_ratio = (p_plan + p_exec) / max(f_plan + f_exec, 0.001)
+            print(
+                f"{label:<18} {p_plan:>7.2f} / {f_plan:<6.2f} {p_exec:>7.2f} / {f_exec:<6.2f} "
+                f"{p_cpu:>8.2f} / {f_cpu:<7.2f} {total_ratio:>6.2f}  {p_shape} / {f_shape}"
+            )
+    print("medians of PostgreSQL's planning and execution times; backend CPU: the mean over the runs;")
+    print("ratio: (planning + execution) partitioned / plain")
+
+
+def _cpu_ms(pid: int) -> float | None:
+    """A PostgreSQL backend's user + system CPU so far, in milliseconds (Linux, local server only)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _days_ago(days: int) -> str:

@@ -24,10 +24,16 @@ def estimated_row_count(model) -> int | None:
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        # A table partitioned by day (telemetry/partitions.py) has no estimate of its own: its
+        # partitions' estimates, summed. -1 means never analyzed: no estimate yet.
+        cursor.execute(
+            "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(p.reltuples) FILTER (WHERE p.reltuples >= 0) "
+            "FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf) "
+            "ELSE nullif(greatest(c.reltuples, -1), -1) END::bigint FROM pg_class c WHERE c.oid = %s::regclass",
+            [model._meta.db_table],
+        )
         row = cursor.fetchone()
-    # -1 means never analyzed: no estimate yet.
-    return row[0] if row and row[0] >= 0 else None
+    return row[0] if row and row[0] is not None else None
 
 
 class LookaheadPaginator(Paginator):

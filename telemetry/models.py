@@ -11,6 +11,7 @@ import uuid
 from django.db import models
 from django.db.models.functions import Upper
 
+from telemetry.partitions import ensure_day_partitions
 from telemetry.pseudonymize import PSEUDONYM_LENGTH
 from telemetry.records import FQDN, NAME, SHORT, THREAD_ID, USAGE_COUNTERS
 from telemetry.vocabulary import Client, MessageDirection, Outcome
@@ -31,6 +32,62 @@ UsageCounterSums = usage_counters(models.BigIntegerField, name="UsageCounterSums
 
 def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
+
+
+# --- Day partitions (telemetry/partitions.py). On PostgreSQL the record tables and the receipts are
+# partitioned by `day`, one partition per UTC day (migration 0007; their primary key is (id, day), as a
+# partitioned table's unique keys must hold the partition column, and `id` stays unique on its own,
+# drawn from its identity sequence or at random). Ingestion and the maintenance write through SQL and
+# make the days they need first; the ORM's writes below do the same, so that these stay ordinary
+# models on both databases. Each index of these tables names the page or query that needs it: a day
+# partition does what the (..., day) indexes did (a day filter reads only its partitions), and every
+# index is ascending (a descending B-tree on a growing key splits at its left and sits half full;
+# the newest-first lists read them backwards).
+
+
+class DayPartitionedQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        ensure_day_partitions({obj.day for obj in objs})
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class TenantRecordQuerySet(DayPartitionedQuerySet, TenantScopedQuerySet):
+    pass
+
+
+class DayPartitioned(models.Model):
+    """A table partitioned by `day` on PostgreSQL (telemetry/partitions.py lists them by this flag)."""
+
+    day_partitioned = True
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        ensure_day_partitions({self.day})
+        super().save(*args, **kwargs)
+
+
+# --- No row-by-row foreign-key checks on the tables ingestion writes. The tenant and pool foreign keys
+# of the record tables, the receipts and the count tables are declared without a database constraint
+# (db_constraint=False): each would be checked row by row at every batch's commit (about 2,000 checks a
+# batch). Integrity is kept without them: a batch reads its tenant and its pools before it stores
+# anything (and pools are never deleted), and deleting a tenant deletes these rows through Django's
+# collector (on_delete=CASCADE), which needs no constraint. No single-column index either
+# (db_index=False): where a query needs the tenant or pool, a composite index leads with it.
+
+
+def _tenant_key(**kwargs):
+    return models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False, **kwargs
+    )
+
+
+def _pool_key(**kwargs):
+    return models.ForeignKey(
+        Pool, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False, **kwargs
+    )
 
 
 class CensusFields(models.Model):
@@ -73,38 +130,41 @@ class StagedCensusRecord(CensusFields):
         return f"staged census row ({self.day})"
 
 
-class CensusRecord(CensusFields):
+class CensusRecord(CensusFields, DayPartitioned):
     """Always collected, identifies nobody: no tenant, no pool, no client-chosen record id."""
+
+    objects = DayPartitionedQuerySet.as_manager()
 
     class Meta:
         indexes = [
-            models.Index(fields=["-day", "-id"], name="census_day"),
-            models.Index(fields=["app_name", "-day"], name="census_app_day"),
-            models.Index(fields=["os_name", "os_version", "-day"], name="census_os_day"),
-            models.Index(fields=["os_version", "-day"], name="census_version_day"),
-            models.Index(fields=["user_language", "-day"], name="census_language_day"),
-            # The census browser, newest first by timestamp (and oldest first, read backwards), alone
-            # and with a date range on timestamp.
-            models.Index(fields=["-timestamp", "-id"], name="census_time"),
+            # The census browser's search (CensusRecordAdmin.exact_search_alternatives): each
+            # alternative is probed on its own by one of these, then listed in time order.
+            models.Index(fields=["app_name"], name="census_app"),
+            models.Index(fields=["os_name", "os_version"], name="census_os"),
+            models.Index(fields=["os_version"], name="census_version"),
+            models.Index(fields=["user_language"], name="census_language"),
+            # The census browser, newest first by timestamp (and oldest first), alone and with a date
+            # range on timestamp.
+            models.Index(fields=["timestamp", "id"], name="census_time"),
             # The census browser filtered by client, in time order.
-            models.Index(fields=["client", "-timestamp", "-id"], name="census_client_time"),
+            models.Index(fields=["client", "timestamp", "id"], name="census_client_time"),
         ]
 
     def __str__(self) -> str:
         return f"{self.app_name} on {self.os_name} {self.os_version} ({self.day})"
 
 
-class TenantRecord(models.Model):
+class TenantRecord(DayPartitioned):
     """What every record of a tenant starts with (TENANT_RECORD_COLUMNS of telemetry/records.py)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant_key()
+    pool = _pool_key()
     record_id = models.UUIDField()
     day = models.DateField()
     timestamp = models.DateTimeField()
     client = models.CharField(max_length=16, choices=Client.choices)
 
-    objects = TenantScopedQuerySet.as_manager()
+    objects = TenantRecordQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -115,17 +175,15 @@ class UsageRecord(TenantRecord, UsageCounters):
 
     class Meta:
         indexes = [
-            models.Index(fields=["tenant", "-day", "-id"], name="usage_tenant_day"),
-            models.Index(fields=["pool", "-day"], name="usage_pool_day"),
-            models.Index(fields=["-day", "-id"], name="usage_day"),
-            models.Index(fields=["record_id"], name="usage_record_id"),
             # The usage browser in time order (either direction), alone and with a date range.
-            models.Index(fields=["-timestamp", "-id"], name="usage_time"),
-            # The usage browser filtered by tenant, by pool or by client, in time order (a date range
-            # on timestamp is a range on the index's second column).
-            models.Index(fields=["tenant", "-timestamp", "-id"], name="usage_tenant_time"),
-            models.Index(fields=["pool", "-timestamp", "-id"], name="usage_pool_time"),
-            models.Index(fields=["client", "-timestamp", "-id"], name="usage_client_time"),
+            models.Index(fields=["timestamp", "id"], name="usage_time"),
+            # The usage browser filtered by tenant, by pool (and its pool search) or by client, in time
+            # order (a date range on timestamp is a range on the index's second column). The tenant's
+            # also serves the maintenance's delete of a tenant's expired rows from a day shared with
+            # tenants who keep it, and the count of what a shortened retention removes.
+            models.Index(fields=["tenant", "timestamp", "id"], name="usage_tenant_time"),
+            models.Index(fields=["pool", "timestamp", "id"], name="usage_pool_time"),
+            models.Index(fields=["client", "timestamp", "id"], name="usage_client_time"),
         ]
 
     def __str__(self) -> str:
@@ -150,49 +208,52 @@ class ErrorReport(TenantRecord):
 
     class Meta:
         indexes = [
-            models.Index(fields=["tenant", "-day", "-id"], name="error_tenant_day"),
-            models.Index(fields=["-day", "-id"], name="error_day"),
-            models.Index(fields=["user_hash", "-day"], name="error_user_day"),
-            models.Index(fields=["conversation_thread_id"], name="error_thread"),
-            models.Index(fields=["error_code", "-day"], name="error_code_day"),
-            models.Index(fields=["pool", "-day"], name="error_pool_day"),
-            models.Index(fields=["record_id"], name="error_record_id"),
             # The error-report browser in time order (either direction), alone and with a date range.
-            models.Index(fields=["-timestamp", "-id"], name="error_time"),
-            # The error-report browser filtered by tenant, by pool, by client or by a looked-up user,
-            # in time order (a date range on timestamp is a range on the index's second column).
-            models.Index(fields=["tenant", "-timestamp", "-id"], name="error_tenant_time"),
-            models.Index(fields=["pool", "-timestamp", "-id"], name="error_pool_time"),
-            models.Index(fields=["client", "-timestamp", "-id"], name="error_client_time"),
-            models.Index(fields=["user_hash", "-timestamp", "-id"], name="error_user_time"),
+            models.Index(fields=["timestamp", "id"], name="error_time"),
+            # The error-report browser filtered by tenant, by pool (and its pool search), by client or
+            # by a looked-up user, in time order (a date range on timestamp is a range on the index's
+            # second column). The tenant's also serves the maintenance's delete of a tenant's expired
+            # rows from a shared day and the count of what a shortened retention removes; the user's,
+            # an erasure and its preview (tenant and user pseudonyms).
+            models.Index(fields=["tenant", "timestamp", "id"], name="error_tenant_time"),
+            models.Index(fields=["pool", "timestamp", "id"], name="error_pool_time"),
+            models.Index(fields=["client", "timestamp", "id"], name="error_client_time"),
+            models.Index(fields=["user_hash", "timestamp", "id"], name="error_user_time"),
             # The error-code filter and the case-blind error-code search (`signin_timeout` finds
             # SIGNIN_TIMEOUT): both compare UPPER(error_code), in time order.
-            models.Index(
-                Upper("error_code"), models.F("timestamp").desc(), models.F("id").desc(), name="error_code_upper_time"
-            ),
+            models.Index(Upper("error_code"), models.F("timestamp"), models.F("id"), name="error_code_upper_time"),
+            # The browser's search by an exact conversation thread ID (support staff follow a
+            # conversation). A random key, but per day partition: only today's small index is written.
+            models.Index(fields=["conversation_thread_id"], name="error_thread"),
         ]
 
     def __str__(self) -> str:
         return f"{self.error_code} ({self.day})"
 
 
-class RecordReceipt(models.Model):
+class RecordReceipt(DayPartitioned):
     """The record ids a tenant has sent and were accepted or dropped: what makes ingestion idempotent.
 
+    A record is a duplicate when its tenant already sent a record with the same id dated the same UTC
+    day. The receipt is keyed by the record's own day, so it lives in that day's partition: a retry
+    finds it in a small index that stays in cache, and the receipts of a day leave with the day.
     Kept apart from the record tables so that a census record carries no client-chosen id that could
-    link it back to a tenant. Only the day of arrival is kept: a time of day would let one match a
-    tenant's receipts to the census rows written in the same moment.
+    link it back to a tenant; no time of day, which would let one match a tenant's receipts to the
+    census rows written in the same moment.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant_key()
     record_id = models.UUIDField()
-    received_on = models.DateField(default=utc_today)
+    day = models.DateField(help_text="The record's day (the UTC date of its timestamp).")
+
+    objects = DayPartitionedQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "record_id"], name="receipt_unique_per_tenant")]
-        # The maintenance deletes a tenant's receipts by day of arrival (purge_expired), every minute:
-        # without it, each run would read the whole table.
-        indexes = [models.Index(fields=["tenant", "received_on"], name="receipt_tenant_received")]
+        # Ingestion's claim (INSERT ... ON CONFLICT on this key); it also serves the maintenance's
+        # delete of a tenant's receipts from a day shared with tenants who keep it.
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day", "record_id"], name="receipt_unique_per_tenant_day")
+        ]
 
     def __str__(self) -> str:
         return str(self.record_id)
@@ -201,7 +262,7 @@ class RecordReceipt(models.Model):
 class IngestionCount(models.Model):
     """The ledger: records per tenant, day, category, client, outcome and reason."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant_key()
     day = models.DateField()
     category = models.CharField(max_length=16)  # a Category value, or "unknown"
     client = models.CharField(max_length=16)  # a Client value, or "unknown"
@@ -225,8 +286,8 @@ class IngestionCount(models.Model):
 class UsageDailySum(UsageCounterSums):
     """Stored usage summed per tenant, pool and day."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant_key()
+    pool = _pool_key()
     day = models.DateField()
     records = models.BigIntegerField(default=0)
 
@@ -242,7 +303,7 @@ class UsageDailySum(UsageCounterSums):
 class DailyCount(models.Model):
     """Records of a tenant per day and one more key (the subclass's): a small table the dashboard reads."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant_key()
     day = models.DateField()
     records = models.BigIntegerField(default=0)
 
@@ -265,7 +326,7 @@ class FederationPartnerDailyCount(DailyCount):
 class ScrubbedDailyCount(models.Model):
     """Personal values replaced in the free text of a tenant's stored error reports, per day."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = _tenant_key()
     day = models.DateField()
     replaced = models.BigIntegerField(default=0)
 

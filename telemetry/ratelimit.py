@@ -21,15 +21,21 @@ def rate_limit_hit(*, tenant_id: int, now: float | None = None) -> int | None:
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     key = f"telemetry:ratelimit:{tenant_id}:{window}"
-    # add() is a no-op when the key exists, so concurrent processes share one counter; the timeout
-    # outlives the window a little so that a slow request still finds its counter.
+    # The counter exists for all but the window's first request: incr() alone, then. The first makes it
+    # with add(), a no-op when another process made it first, so concurrent processes share one counter;
+    # the timeout outlives the window a little so that a slow request still finds its counter.
     try:
-        cache.add(key, 0, timeout=WINDOW_SECONDS + 10)
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=WINDOW_SECONDS + 10)
-            count = 1
+        except ValueError:  # the window's first request
+            if cache.add(key, 1, timeout=WINDOW_SECONDS + 10):
+                count = 1
+            else:
+                try:
+                    count = cache.incr(key)
+                except ValueError:  # made and already expired: a window long gone by
+                    cache.set(key, 1, timeout=WINDOW_SECONDS + 10)
+                    count = 1
     except Exception as error:  # any cache backend's failure, whatever its class
         # Fail open: an unreachable cache must not stop telemetry; the limit protects, it does not decide.
         logger.warning("The rate-limit cache failed (%s); the request was not counted.", type(error).__name__)

@@ -77,18 +77,45 @@ def _user_pattern(spellings: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
 
 
+# Where a text holds none of these, IDENTIFIERS_RE cannot match in it: a SIP URI and an IPv6 address
+# hold a colon, an e-mail address an at sign, an IPv4 address a digit, a period and a digit. Looking for
+# them costs a fraction of the pattern's scan, and most free text (a stack trace) holds none.
+_IPV4_HINT = re.compile(r"\d\.\d")
+
+
+def _may_hold_identifiers(text: str) -> bool:
+    return ":" in text or "@" in text or ("." in text and _IPV4_HINT.search(text) is not None)
+
+
 class _Scrubber:
     def __init__(self, *, tenant_id: int, user_id: str | None, user_pseudonym: str | None = None):
         self.tenant_id = tenant_id
         self.replaced = 0
-        self.user_pattern = None
-        normalized = normalize_user_id(user_id) if user_id else ""
-        if len(normalized) >= MIN_USER_ID_LENGTH:
-            pseudonym = user_pseudonym or hash_user_id(normalized, tenant_id=tenant_id)
+        self.user_id = user_id
+        self.user_pseudonym = user_pseudonym
+        self.normalized = normalize_user_id(user_id) if user_id else ""
+        self.searches_user = len(self.normalized) >= MIN_USER_ID_LENGTH
+        # An ASCII user ID is in an ASCII text only where the text, lower-cased, holds it (IGNORECASE
+        # matches no other spelling there): a substring test saves compiling and running the pattern.
+        self.ascii_user = self.searches_user and user_id.isascii()
+        self._user_pattern = None
+
+    @property
+    def user_pattern(self) -> re.Pattern:
+        if self._user_pattern is None:
+            pseudonym = self.user_pseudonym or hash_user_id(self.normalized, tenant_id=self.tenant_id)
             self.user_marker = _marker("user", pseudonym)
             # Case-folded and as sent (NFKC): case folding turns "ß" into "ss", which IGNORECASE does not.
-            spellings = sorted({normalized, unicodedata.normalize("NFKC", user_id).strip()}, key=len, reverse=True)
-            self.user_pattern = _user_pattern(tuple(spellings))
+            spellings = {self.normalized, unicodedata.normalize("NFKC", self.user_id).strip()}
+            self._user_pattern = _user_pattern(tuple(sorted(spellings, key=len, reverse=True)))
+        return self._user_pattern
+
+    def _may_hold_user(self, text: str) -> bool:
+        if not self.searches_user:
+            return False
+        if self.ascii_user and text.isascii():
+            return self.normalized in text.lower()
+        return True
 
     def _replace(self, match: re.Match) -> str:
         kind = match.lastgroup  # None for a match of the user pattern
@@ -109,9 +136,12 @@ class _Scrubber:
         (it holds the user ID); what a replacement covers is never looked at again."""
         if not text:
             return text
-        text = unicodedata.normalize("NFKC", text)
-        found = [(match.start(), 0, match) for match in IDENTIFIERS_RE.finditer(text)]
-        if self.user_pattern is not None:
+        if not text.isascii():  # NFKC leaves ASCII as it is
+            text = unicodedata.normalize("NFKC", text)
+        found = []
+        if _may_hold_identifiers(text):
+            found = [(match.start(), 0, match) for match in IDENTIFIERS_RE.finditer(text)]
+        if self._may_hold_user(text):
             found += [(match.start(), 1, match) for match in self.user_pattern.finditer(text)]
             found.sort(key=lambda item: item[:2])
         if not found:

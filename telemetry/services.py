@@ -8,21 +8,22 @@ about every valid record, and stores the batch all-or-nothing in one transaction
 import datetime as dt
 import operator
 from dataclasses import dataclass, field
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from telemetry.models import ErrorReport, utc_today
 from telemetry.names import fqdn_key
+from telemetry.partitions import ensure_batch_partitions
 from telemetry.policy import Decision, MeetingUxSetting, TenantPolicy, decide
-from telemetry.pseudonymize import hash_census_user_id, hash_sip_uri, truncate_ip, user_pseudonyms
+from telemetry.pseudonymize import current_key, hash_census_user_id, hash_sip_uri, truncate_ip, user_pseudonyms
 from telemetry.records import ERROR_LOG, NAME, SHORT, THREAD_ID, USAGE_COUNTER_NAMES, oldest_kept_day
 from telemetry.schemas import (
+    FAST_RECORD_MODELS,
     BatchResponse,
     CensusRecordIn,
     ErrorReportIn,
-    RecordResult,
     Rejection,
     UsageRecordIn,
     batch_response,
@@ -40,9 +41,9 @@ from telemetry.storage import (
     Counts,
     storage_for_connection,
 )
-from telemetry.vocabulary import INVALID_REASON, MEETING_CLIENTS, Category, Outcome
+from telemetry.vocabulary import INVALID_REASON, MEETING_CLIENTS, Category, DropReason, Outcome, scope_identity
 from tenants.locks import policy_lock
-from tenants.models import AuditLogEntry, EndUser, Pool, Tenant
+from tenants.models import AuditLogEntry, EndUser, Pool, Site, Tenant, WebServiceConfiguration
 from tenants.selectors import end_user_find, meeting_ux_configurations, pool_meeting_ux
 from tenants.services import (
     CLIENT_ACTOR,
@@ -53,6 +54,8 @@ from tenants.services import (
 )
 
 POOL_UNKNOWN = "is not a pool of this tenant"
+_MEETING_CLIENTS = frozenset(client.value for client in MEETING_CLIENTS)
+_FAST_TYPES = frozenset(FAST_RECORD_MODELS)
 
 
 @dataclass(slots=True)
@@ -63,7 +66,9 @@ class _Candidate:
     record: CensusRecordIn | UsageRecordIn | ErrorReportIn
     echo_id: str | None
     day: dt.date
+    client: str  # the record's client as stored (its value: read once, not per use)
     pool: Pool | None = None
+    pool_id: int | None = None
     # An error report's user: the pseudonym stored (current key) and every one an opt-in may be kept under.
     user_hash: str = ""
     user_pseudonyms: tuple[str, ...] = ()
@@ -73,7 +78,7 @@ class _Candidate:
 class _Batch:
     """A batch after validation, before any decision: what can be known without the tenant's policy."""
 
-    outcomes: list  # per record: a RecordResult already final, or a _Candidate waiting for its outcome
+    outcomes: list  # per record: its result (RecordResult's fields) when final, or a _Candidate waiting for it
     candidates: list[_Candidate]
     errors: list[tuple[str, str]]
     counts: Counts
@@ -89,6 +94,7 @@ class _Facts:
     # Per category, the oldest day a record may have without being expired (lifecycle.md, "Retention").
     oldest_kept: dict[str, dt.date]
     meeting_ux: dict[int, MeetingUxSetting] = field(default_factory=dict)  # by pool id, resolved once
+    decisions: dict[tuple, Decision] = field(default_factory=dict)  # by what decide() is told (_decide)
 
     def meeting_ux_of(self, pool: Pool) -> MeetingUxSetting:
         setting = self.meeting_ux.get(pool.pk)
@@ -98,63 +104,143 @@ class _Facts:
 
 
 def _validate(*, tenant: Tenant, records: list) -> _Batch:
-    """Validate every record, find its pool, pseudonymize its user; nothing is read of the policy."""
+    """Validate every record, find its pool, pseudonymize its user; nothing is read of the policy.
+
+    A record may arrive validated already (the API's fast path, `parse_batch`); any other is parsed JSON."""
     arrival_day = dt.datetime.now(dt.UTC).date()
-    validated = [validate_record(raw, index=index) for index, raw in enumerate(records)]
-    pool_names = {fqdn_key(item.pool) for item in validated if isinstance(item, UsageRecordIn | ErrorReportIn)}
-    pools = {}
-    if pool_names:
+    # Exact types (no record model is subclassed further): cheaper per record than isinstance() on a union.
+    validated = [
+        raw if type(raw) in _FAST_TYPES else validate_record(raw, index=index) for index, raw in enumerate(records)
+    ]
+    # Each pool name as sent, to its pool (None: not one of the tenant's): one look-up per distinct spelling.
+    pool_of: dict[str, Pool | None] = {
+        item.pool: None for item in validated if type(item) is not Rejection and item.category != Category.CENSUS
+    }
+    if pool_of:
         # Pools are never deleted, so they can be read before the transaction.
-        pools = {p.fqdn: p for p in Pool.objects.filter(tenant=tenant, fqdn__in=pool_names).select_related("site")}
+        keys = {fqdn_key(name) for name in pool_of}
+        pools = {p.fqdn: p for p in Pool.objects.filter(tenant=tenant, fqdn__in=keys).select_related("site")}
+        pool_of = {name: pools.get(fqdn_key(name)) for name in pool_of}
     pseudonyms: dict[str, tuple[str, ...]] = {}  # hashed once per distinct user ID of the batch
     batch = _Batch(outcomes=[], candidates=[], errors=[], counts=Counts())
-    seen: set[UUID] = set()
+    outcomes, candidates = batch.outcomes, batch.candidates
+    seen: set[int] = set()
     for index, validated_item in enumerate(validated):
-        raw = records[index]
         item, pool = validated_item, None
-        if isinstance(item, UsageRecordIn | ErrorReportIn):
-            pool = pools.get(fqdn_key(item.pool))
+        if type(item) is not Rejection and item.category != Category.CENSUS:
+            pool = pool_of[item.pool]
             if pool is None:
-                item = reject(raw=raw, index=index, problems=[(("pool",), POOL_UNKNOWN)])
-        if isinstance(item, Rejection):
+                item = reject(raw=records[index], index=index, problems=[(("pool",), POOL_UNKNOWN)])
+        if type(item) is Rejection:
             batch.errors.extend(item.errors)
-            batch.outcomes.append(RecordResult(id=item.id, status=Outcome.REJECTED, reason=item.reason))
+            outcomes.append({"id": item.id, "status": Outcome.REJECTED, "reason": item.reason})
             batch.counts.add(
                 LEDGER, (item.day or arrival_day, item.category, item.client, Outcome.REJECTED, INVALID_REASON)
             )
             continue
-        echo_id = echo(raw.get("id"))
+        raw = records[index]
+        echo_id = echo(raw.id_as_sent if raw is item else raw.get("id"))
         day = item.timestamp.date()
-        if item.id in seen:
-            batch.outcomes.append(RecordResult(id=echo_id, status=Outcome.DUPLICATE))
+        if item.id.int in seen:  # the UUID's int: a UUID hashes in Python, an int in C
+            outcomes.append({"id": echo_id, "status": Outcome.DUPLICATE})
             batch.counts.add(LEDGER, (day, item.category, item.client.value, Outcome.DUPLICATE, ""))
             continue
-        seen.add(item.id)
-        candidate = _Candidate(index=index, record=item, echo_id=echo_id, day=day, pool=pool)
-        if isinstance(item, ErrorReportIn):
-            if item.user_id not in pseudonyms:
-                pseudonyms[item.user_id] = tuple(user_pseudonyms(item.user_id, tenant_id=tenant.pk))
-            candidate.user_pseudonyms = pseudonyms[item.user_id]
-            candidate.user_hash = candidate.user_pseudonyms[0]
-        batch.candidates.append(candidate)
-        batch.outcomes.append(candidate)
+        seen.add(item.id.int)
+        candidate = _Candidate(
+            index=index,
+            record=item,
+            echo_id=echo_id,
+            day=day,
+            client=item.client.value,
+            pool=pool,
+            pool_id=pool.id if pool is not None else None,
+        )
+        if item.category == Category.ERROR:
+            hashes = pseudonyms.get(item.user_id)
+            if hashes is None:
+                hashes = pseudonyms[item.user_id] = tuple(user_pseudonyms(item.user_id, tenant_id=tenant.pk))
+            candidate.user_pseudonyms = hashes
+            candidate.user_hash = hashes[0]
+        candidates.append(candidate)
+        outcomes.append(candidate)
     return batch
+
+
+_TENANT_FACTS = (
+    "disable_automatic_send_tracing",
+    "watson_enabled",
+    "usage_retention_days",
+    "error_report_retention_days",
+)
+
+
+def _read_facts_postgresql(
+    *, tenant_id: int, user_hashes: list[str], with_configurations: bool
+) -> tuple[dict, set[str], dict[str, bool]]:
+    """PostgreSQL: the tenant's row, which of the batch's users opted in and, when asked, the tenant's
+    Meetings App configurations, in one statement (one round trip, no ORM per batch)."""
+    tables = {
+        "tenant": Tenant._meta.db_table,
+        "end_user": EndUser._meta.db_table,
+        "configuration": WebServiceConfiguration._meta.db_table,
+        "site": Site._meta.db_table,
+        "pool": Pool._meta.db_table,
+    }
+    # The names of our own tables and columns; the values travel as parameters.
+    sql = (
+        f"SELECT {', '.join(f't.{column}' for column in _TENANT_FACTS)}, "  # noqa: S608
+        f"ARRAY(SELECT u.user_hash FROM {tables['end_user']} u WHERE u.tenant_id = t.id "
+        "AND u.error_reporting_opted_in AND u.user_hash = ANY(%s::text[])), "
+        "CASE WHEN %s THEN (SELECT coalesce(json_agg(json_build_array(c.scope, s.name, p.fqdn, "
+        f"c.meeting_ux_enable_telemetry)), '[]') FROM {tables['configuration']} c "
+        f"LEFT JOIN {tables['site']} s ON s.id = c.site_id LEFT JOIN {tables['pool']} p ON p.id = c.pool_id "
+        f"WHERE c.tenant_id = t.id) END FROM {tables['tenant']} t WHERE t.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_hashes, with_configurations, tenant_id])
+        *values, opted_in, configurations = cursor.fetchone()
+    return (
+        dict(zip(_TENANT_FACTS, values, strict=True)),
+        set(opted_in),
+        {
+            scope_identity(scope, site_name=site_name, pool_fqdn=pool_fqdn): enabled
+            for scope, site_name, pool_fqdn, enabled in configurations or ()
+        },
+    )
+
+
+def _read_facts_orm(
+    *, tenant: Tenant, user_hashes: list[str], with_configurations: bool
+) -> tuple[dict, set[str], dict[str, bool]]:
+    """Any other database: the same facts in three queries at most."""
+    tenant_row = Tenant.objects.all_tenants().filter(pk=tenant.pk).values(*_TENANT_FACTS).get()
+    opted_in = set()
+    if user_hashes:
+        opted_in = set(
+            EndUser.objects.filter(tenant=tenant, user_hash__in=user_hashes, error_reporting_opted_in=True).values_list(
+                "user_hash", flat=True
+            )
+        )
+    configurations = meeting_ux_configurations(tenant=tenant) if with_configurations else {}
+    return tenant_row, opted_in, configurations
 
 
 def _gather_facts(*, tenant: Tenant, batch: _Batch) -> _Facts:
     """The tenant's policy and retentions, Meetings App configurations and the batch's opted-in users
-    (3 queries at most).
+    (one statement on PostgreSQL, 3 queries at most elsewhere).
 
     Read inside the batch's transaction under the shared policy lock, so they are the facts in force
     when the batch commits (tenants/locks.py)."""
-    tenant_row = (
-        Tenant.objects.all_tenants()
-        .filter(pk=tenant.pk)
-        .values(
-            "disable_automatic_send_tracing", "watson_enabled", "usage_retention_days", "error_report_retention_days"
+    user_hashes = sorted({pseudonym for c in batch.candidates for pseudonym in c.user_pseudonyms})
+    with_configurations = any(c.pool is not None and c.client in _MEETING_CLIENTS for c in batch.candidates)
+    if connection.vendor == "postgresql":
+        tenant_row, opted_in, configurations = _read_facts_postgresql(
+            tenant_id=tenant.pk, user_hashes=user_hashes, with_configurations=with_configurations
         )
-        .get()
-    )
+    else:
+        tenant_row, opted_in, configurations = _read_facts_orm(
+            tenant=tenant, user_hashes=user_hashes, with_configurations=with_configurations
+        )
     policy = TenantPolicy(
         disable_automatic_send_tracing=tenant_row["disable_automatic_send_tracing"],
         watson_enabled=tenant_row["watson_enabled"],
@@ -168,33 +254,38 @@ def _gather_facts(*, tenant: Tenant, batch: _Batch) -> _Facts:
     oldest_kept = {
         category: oldest_kept_day(today=today, retention_days=days) for category, days in retention_days.items()
     }
-    configurations = {}
-    if any(c.pool is not None and c.record.client in MEETING_CLIENTS for c in batch.candidates):
-        configurations = meeting_ux_configurations(tenant=tenant)
-    user_hashes = {pseudonym for c in batch.candidates for pseudonym in c.user_pseudonyms}
-    opted_in = set()
-    if user_hashes:
-        opted_in = set(
-            EndUser.objects.filter(tenant=tenant, user_hash__in=user_hashes, error_reporting_opted_in=True).values_list(
-                "user_hash", flat=True
-            )
-        )
     return _Facts(policy=policy, configurations=configurations, opted_in=opted_in, oldest_kept=oldest_kept)
 
 
 def _decide(candidate: _Candidate, facts: _Facts) -> Decision:
-    """policy.decide on the facts of one record."""
+    """policy.decide on the facts of one record: asked once per distinct set of facts in the batch (the
+    decision is a pure function of them), so a batch of a thousand records asks it a few dozen times."""
     record = candidate.record
-    meeting_pool = candidate.pool if record.client in MEETING_CLIENTS else None  # census has no pool
-    return decide(
-        category=record.category,
-        client=record.client,
-        tenant_policy=facts.policy,
-        meeting_ux=facts.meeting_ux_of(meeting_pool) if meeting_pool is not None else None,
-        user_opted_in=not facts.opted_in.isdisjoint(candidate.user_pseudonyms),
-        windows_crash=isinstance(record, ErrorReportIn) and record.windows_crash,
-        expired=candidate.day < facts.oldest_kept[record.category],
+    meeting_pool = candidate.pool if candidate.client in _MEETING_CLIENTS else None  # census has no pool
+    opted_in = not facts.opted_in.isdisjoint(candidate.user_pseudonyms) if candidate.user_pseudonyms else False
+    windows_crash = record.category == Category.ERROR and record.windows_crash
+    expired = candidate.day < facts.oldest_kept[record.category]
+    # Plain strings and ints: enum members and models hash in Python.
+    key = (
+        record.category,
+        candidate.client,
+        candidate.pool_id if meeting_pool is not None else None,
+        opted_in,
+        windows_crash,
+        expired,
     )
+    decision = facts.decisions.get(key)
+    if decision is None:
+        decision = facts.decisions[key] = decide(
+            category=record.category,
+            client=record.client,
+            tenant_policy=facts.policy,
+            meeting_ux=facts.meeting_ux_of(meeting_pool) if meeting_pool is not None else None,
+            user_opted_in=opted_in,
+            windows_crash=windows_crash,
+            expired=expired,
+        )
+    return decision
 
 
 class _Pseudonymizer:
@@ -206,17 +297,18 @@ class _Pseudonymizer:
         self.counts = counts
         self.census_hashes: dict[str, str] = {}
         self.sip_hashes: dict[str, str] = {}
+        self.key = current_key()  # read once per batch, not per hash
 
     def census_row(self, candidate: _Candidate) -> tuple:
         record = candidate.record
         census_hash = self.census_hashes.get(record.user_id)
         if census_hash is None:
-            census_hash = self.census_hashes[record.user_id] = hash_census_user_id(record.user_id)
+            census_hash = self.census_hashes[record.user_id] = hash_census_user_id(record.user_id, key=self.key)
         return (
             uuid4(),
             candidate.day,
             record.timestamp,
-            record.client.value,
+            candidate.client,
             record.app_name,
             record.device_model,
             record.os_name,
@@ -232,7 +324,7 @@ class _Pseudonymizer:
         record, day = candidate.record, candidate.day
         counters = _usage_values(record)
         partner = fqdn_key(record.federation_partner)
-        self.counts.add(USAGE_SUMS, (candidate.pool.pk, day), (1, *counters))
+        self.counts.add(USAGE_SUMS, (candidate.pool_id, day), (1, *counters))
         if partner:
             self.counts.add(FEDERATION_PARTNERS, (day, partner))
         return (*self._head(candidate), *counters, partner)
@@ -270,12 +362,12 @@ class _Pseudonymizer:
     def _head(self, candidate: _Candidate) -> tuple:
         # TENANT_RECORD_COLUMNS (telemetry/records.py).
         record = candidate.record
-        return (self.tenant_id, candidate.pool.pk, record.id, candidate.day, record.timestamp, record.client.value)
+        return (self.tenant_id, candidate.pool_id, record.id, candidate.day, record.timestamp, candidate.client)
 
     def _sip_hash(self, sip_uri: str) -> str:
         sip_hash = self.sip_hashes.get(sip_uri)
         if sip_hash is None:
-            sip_hash = self.sip_hashes[sip_uri] = hash_sip_uri(sip_uri, tenant_id=self.tenant_id)
+            sip_hash = self.sip_hashes[sip_uri] = hash_sip_uri(sip_uri, tenant_id=self.tenant_id, key=self.key)
         return sip_hash
 
 
@@ -296,24 +388,32 @@ def _store(*, tenant: Tenant, batch: _Batch, facts: _Facts) -> None:
     duplicate record is its validation."""
     storage = storage_for_connection()
     decisions = [_decide(candidate, facts) for candidate in batch.candidates]
-    new_ids = storage.claim(tenant_id=tenant.pk, record_ids=[c.record.id for c in batch.candidates])
+    # Receipts are keyed by the record's day; an expired record gets none (sent again, it is expired
+    # again, and its day's partition may be gone).
+    expired = {c.record.id for c, d in zip(batch.candidates, decisions, strict=True) if d.reason is DropReason.EXPIRED}
+    new_ids = expired | storage.claim(
+        tenant_id=tenant.pk, keys=[(c.record.id, c.day) for c in batch.candidates if c.record.id not in expired]
+    )
     rows: dict[str, list[tuple]] = {category: [] for category in Category}
     pseudonymizer = _Pseudonymizer(tenant_id=tenant.pk, counts=batch.counts)
+    outcomes = batch.outcomes
+    ledger: dict[tuple, int] = {}  # summed here, added to the counts once per key
     for candidate, decision in zip(batch.candidates, decisions, strict=True):
         record = candidate.record
         if record.id not in new_ids:
             outcome, reason = Outcome.DUPLICATE, ""
+            outcomes[candidate.index] = {"id": candidate.echo_id, "status": outcome}
         elif decision.stored:
             outcome, reason = Outcome.ACCEPTED, ""
             rows[record.category].append(_ROW_BUILDERS[record.category](pseudonymizer, candidate))
+            outcomes[candidate.index] = {"id": candidate.echo_id, "status": outcome}
         else:
             outcome, reason = Outcome.DROPPED, decision.reason.value
-        batch.counts.add(LEDGER, (candidate.day, record.category, record.client.value, outcome, reason))
-        batch.outcomes[candidate.index] = (
-            RecordResult(id=candidate.echo_id, status=outcome, reason=reason)
-            if reason
-            else RecordResult(id=candidate.echo_id, status=outcome)
-        )
+            outcomes[candidate.index] = {"id": candidate.echo_id, "status": outcome, "reason": reason}
+        key = (candidate.day, record.category, candidate.client, outcome, reason)
+        ledger[key] = ledger.get(key, 0) + 1
+    for key, records in ledger.items():
+        batch.counts.add(LEDGER, key, (records,))
     storage.insert(rows=rows)
     storage.add_counts(tenant_id=tenant.pk, counts=batch.counts)
 
@@ -332,6 +432,8 @@ def ingest_batch(*, tenant: Tenant, records: list) -> BatchResponse:
     """
     records = list(records)
     batch = _validate(tenant=tenant, records=records)
+    # Each day's partition (PostgreSQL) before the transaction: DDL inside it would hold the tables' locks.
+    ensure_batch_partitions(tenant=tenant, records=[(c.record.category, c.day) for c in batch.candidates])
     with transaction.atomic():
         policy_lock(tenant_id=tenant.pk, shared=True)
         facts = _gather_facts(tenant=tenant, batch=batch)

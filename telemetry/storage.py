@@ -10,6 +10,7 @@ Django's DatabaseError and the caller's rollback leaves nothing of the batch beh
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
 from django.db import connection
@@ -25,7 +26,6 @@ from telemetry.models import (
     StagedCensusRecord,
     UsageDailySum,
     UsageRecord,
-    utc_today,
 )
 from telemetry.records import CENSUS_COLUMNS, ERROR_COLUMNS, USAGE_COLUMNS, USAGE_COUNTER_NAMES
 from telemetry.vocabulary import Category
@@ -79,20 +79,22 @@ class OrmStorage:
     """Any database: the ORM, one transaction. Concurrent identical batches are serialized by the
     unique receipt constraint (the loser fails and may retry), which is enough for a local run."""
 
-    def claim(self, *, tenant_id: int, record_ids: Sequence[UUID]) -> set[UUID]:
-        """Write receipts for the ids this tenant has not sent before; return those ids."""
-        if not record_ids:
+    def claim(self, *, tenant_id: int, keys: Sequence[tuple[UUID, date]]) -> set[UUID]:
+        """Write receipts for the (record id, record day) keys this tenant has not sent before; return
+        the ids of those (a batch holds each id once)."""
+        if not keys:
             return set()
         known = set(
-            RecordReceipt.objects.filter(tenant_id=tenant_id, record_id__in=record_ids).values_list(
-                "record_id", flat=True
-            )
+            RecordReceipt.objects.filter(
+                tenant_id=tenant_id, record_id__in=[record_id for record_id, _ in keys]
+            ).values_list("record_id", "day")
         )
-        new = [record_id for record_id in record_ids if record_id not in known]
+        new = [key for key in keys if key not in known]
         RecordReceipt.objects.bulk_create(
-            [RecordReceipt(tenant_id=tenant_id, record_id=record_id) for record_id in new], batch_size=500
+            [RecordReceipt(tenant_id=tenant_id, record_id=record_id, day=day) for record_id, day in new],
+            batch_size=500,
         )
-        return set(new)
+        return {record_id for record_id, _ in new}
 
     def insert(self, *, rows: dict[str, list[tuple]]) -> None:
         """Store record rows, per category in the order of its columns."""
@@ -115,7 +117,7 @@ class OrmStorage:
                     table.model.objects.create(tenant_id=tenant_id, **lookup, **values)
 
 
-STAGING_TABLE = "telemetry_receipt_staging"
+STAGING_TABLE = "telemetry_receipt_keys"
 
 
 class PostgresStorage:
@@ -131,26 +133,30 @@ class PostgresStorage:
         connection.ensure_connection()
         return connection.connection.cursor()
 
-    def claim(self, *, tenant_id: int, record_ids: Sequence[UUID]) -> set[UUID]:
-        if not record_ids:
+    def claim(self, *, tenant_id: int, keys: Sequence[tuple[UUID, date]]) -> set[UUID]:
+        if not keys:
             return set()
         with connection.wrap_database_errors, self._cursor() as cursor:
-            # A session-lifetime temp table, emptied at every commit: no catalog churn per batch.
+            # A session-lifetime temp table, emptied at every commit: no catalog churn per batch. Its
+            # name is new with the day column: a session that made the older one keeps no stale shape.
             cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} (record_id uuid NOT NULL) ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} (record_id uuid NOT NULL, day date NOT NULL) "
+                "ON COMMIT DELETE ROWS"
             )
             # Emptied at commit already; this is for two batches in one outer transaction.
             cursor.execute(f"DELETE FROM {STAGING_TABLE}")  # noqa: S608 - a constant name
-            with cursor.copy(f"COPY {STAGING_TABLE} (record_id) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(["uuid"])
-                # Unsorted here: the INSERT below takes them in index order (ORDER BY record_id).
-                for record_id in record_ids:
-                    copy.write_row((record_id,))
+            with cursor.copy(f"COPY {STAGING_TABLE} (record_id, day) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["uuid", "date"])
+                # Unsorted here: the INSERT below takes them in index order.
+                for key in keys:
+                    copy.write_row(key)
+            # Each receipt goes to the partition of its record's day (PostgreSQL), where its unique
+            # key is checked in that day's small index.
             cursor.execute(
-                f"INSERT INTO {RecordReceipt._meta.db_table} (tenant_id, record_id, received_on) "  # noqa: S608
-                f"SELECT %s, record_id, %s FROM {STAGING_TABLE} ORDER BY record_id "
-                "ON CONFLICT (tenant_id, record_id) DO NOTHING RETURNING record_id",
-                (tenant_id, utc_today()),
+                f"INSERT INTO {RecordReceipt._meta.db_table} (tenant_id, record_id, day) "  # noqa: S608
+                f"SELECT %s, record_id, day FROM {STAGING_TABLE} ORDER BY day, record_id "
+                "ON CONFLICT (tenant_id, day, record_id) DO NOTHING RETURNING record_id",
+                (tenant_id,),
             )
             return {row[0] for row in cursor.fetchall()}
 

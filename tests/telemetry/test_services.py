@@ -10,7 +10,7 @@ from telemetry.services import ingest_batch
 from tenants import services
 from tests.conftest import COMMAND_ACTOR
 from tests.telemetry.client_api import stored_census
-from tests.telemetry.factories import DAY, DAY_DATE, census, error, usage
+from tests.telemetry.factories import DAY, DAY_DATE, PREVIOUS_DAY, census, error, usage
 
 
 def ledger(tenant):
@@ -99,14 +99,15 @@ def test_census_table_has_no_column_that_links_a_row_to_a_tenant_or_a_batch():
     assert CensusRecord._meta.pk.get_internal_type() == "UUIDField"
 
 
-def test_receipts_keep_the_day_of_arrival_and_no_time_of_day(contoso, contoso_pool):
-    ingest_batch(tenant=contoso, records=[census(), usage()])
+def test_receipts_keep_their_record_s_day_and_no_time_of_day(contoso, contoso_pool):
+    ingest_batch(tenant=contoso, records=[census(timestamp=f"{PREVIOUS_DAY}T23:59:00Z"), usage()])
 
     columns = _columns(RecordReceipt)
     assert "DateTimeField" not in columns.values()
-    assert columns["received_on"] == "DateField"
-    days = set(RecordReceipt.objects.filter(tenant=contoso).values_list("received_on", flat=True))
-    assert days == {dt.datetime.now(dt.UTC).date()}
+    assert columns["day"] == "DateField"
+    assert not [name for name in columns if name.startswith(("received", "created"))]
+    days = set(RecordReceipt.objects.filter(tenant=contoso).values_list("day", flat=True))
+    assert days == {dt.date.fromisoformat(PREVIOUS_DAY), dt.date.fromisoformat(DAY)}
     assert all(type(day) is dt.date for day in days)
 
 

@@ -1,9 +1,11 @@
 """maintain_telemetry [--loop]: the periodic maintenance of lifecycle.md.
 
-Each run purges the expired records and the receipts no record can need any more (purge_expired),
-then moves the staged census rows into the census table (census unlinkability); preparing day
-partitions joins it with the storage work (see the README). It prints one line per action. Idempotent
-and safe to run every minute from cron or a systemd timer, or as one long-running `--loop` process.
+Each run prepares the day partitions of the coming days (PostgreSQL), purges the expired records and
+the receipts no record can need any more (purge_expired: on PostgreSQL whole day partitions are
+dropped where every tenant's records of the day have expired), then moves the staged census rows into
+the census table and adds them to the census sums (census unlinkability). It prints one line per
+action. Idempotent and safe to run every minute from cron or a systemd timer, or as one long-running
+`--loop` process.
 """
 
 import time
@@ -19,9 +21,11 @@ from telemetry.maintenance import (
     Purged,
     PurgeProgress,
     census_move_staged,
+    prepare_day_partitions,
     purge_expired,
 )
 from telemetry.models import utc_today
+from telemetry.partitions import is_partitioned
 from tenants.management.base import PortalCommand
 
 LOOP_SECONDS = 60
@@ -64,22 +68,33 @@ def _count(number: int, noun: str) -> str:
 
 
 def purge_line(action: str, purged: Purged) -> str:
-    """One action's line: "Usage records: deleted 12 expired rows of 2 tenants." """
+    """One action's line: "Usage records: deleted 12 expired rows of 2 tenants." and, on PostgreSQL,
+    how many day partitions that took, and those left to the next run (a lock not had in time)."""
     label = PURGE_LABELS[action]
     if action == RECEIPTS:
-        return (
+        line = (
             f"{label}: deleted {_count(purged.rows, 'row')} older than the longest retention, "
-            f"of {_count(purged.tenants, 'tenant')}."
+            f"of {_count(purged.tenants, 'tenant')}"
         )
-    if action in (CENSUS, STAGED_CENSUS):
-        return f"{label}: deleted {_count(purged.rows, 'expired row')}."
-    return f"{label}: deleted {_count(purged.rows, 'expired row')} of {_count(purged.tenants, 'tenant')}."
+    elif action in (CENSUS, STAGED_CENSUS):
+        line = f"{label}: deleted {_count(purged.rows, 'expired row')}"
+    else:
+        line = f"{label}: deleted {_count(purged.rows, 'expired row')} of {_count(purged.tenants, 'tenant')}"
+    if purged.partitions:
+        line += f", dropping {_count(purged.partitions, 'day partition')}"
+    if purged.busy:
+        line += (
+            f"; {_count(len(purged.busy), 'expired day partition')} in use ({', '.join(purged.busy)}) "
+            "could not be locked in time, the next run retries"
+        )
+    return line + "."
 
 
 class Command(PortalCommand):
     help = (
-        "The periodic maintenance: deletes expired records and the receipts they no longer need, then moves "
-        "staged census rows into the census table. --loop repeats it every minute."
+        "The periodic maintenance: prepares the coming days' partitions (PostgreSQL), deletes expired records and "
+        "the receipts they no longer need, then moves staged census rows into the census table. --loop repeats it "
+        "every minute."
     )
 
     def add_arguments(self, parser):
@@ -92,6 +107,12 @@ class Command(PortalCommand):
         if every < 1:
             raise CommandError("--every must be at least 1 second.")
         while True:
+            if is_partitioned():
+                prepared = prepare_day_partitions(today=utc_today())
+                self.line(
+                    f"Day partitions: prepared {_count(prepared, 'new day')} "
+                    "(usage records, error reports, census records, record receipts)."
+                )
             purged = purge_expired(today=utc_today(), progress=self._progress_of_this_run())
             for action, result in purged.items():
                 self.line(purge_line(action, result))
