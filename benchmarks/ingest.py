@@ -1,31 +1,46 @@
 """Ingestion end to end: gunicorn on PostgreSQL, client threads posting batches of 1000 records.
 
-    .venv/bin/python benchmarks/ingest.py [--batches 120] [--seconds 60] [--workers 3] [--threads 6]
+    .venv/bin/python benchmarks/ingest.py [--batches 300] [--seconds 90] [--workers 5] [--threads 10]
+    .venv/bin/python benchmarks/ingest.py --prefill 40000000      # the empty database, then 40 million rows
+    .venv/bin/python benchmarks/ingest.py --prefill 0,10000000,40000000
 
-Creates (drops first) its own database (BENCH_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/portal_bench_ingest), migrates it, makes a tenant with pools and a
-key through the services, starts `gunicorn portal.wsgi`, and posts realistic mixed batches (census,
-usage and error reports from several clients; some dropped by policy, a few rejected) over loopback.
+Each phase runs in a process of its own and creates (drops first) its database (BENCH_DATABASE_URL,
+default postgres://postgres@127.0.0.1:5432/portal_bench_ingest), migrates it, makes a tenant with
+pools and a key through the services (and 20 filler tenants), pre-fills the record tables to the
+phase's size by SQL, starts `gunicorn portal.wsgi`, and posts realistic mixed batches (census, usage
+and error reports from several clients; some dropped by policy, a few rejected) over loopback. Halfway
+through the posting it runs the maintenance (`maintain_telemetry`, which purges the expired days).
+`--prefill N` runs the empty database first, then N rows, and prints the figures at size as ratios to
+the empty database's, measured in the same invocation.
 
-It prints records/s end to end beside two references measured in the same run on the same rows:
-- the ceiling: psycopg 3 COPY of the stored rows straight into equivalent tables (target: >= 40%);
+Each phase prints records/s end to end beside references measured in the same run on the same rows:
+- the physical limit: psycopg 3 binary COPY of the stored rows into plain tables (a uuid key, no
+  index, no primary key);
+- COPY into the portal's tables (tables like the record tables, with all their indexes);
 - row-by-row ORM saves (Model.objects.create) of the same records;
-and the peak resident memory of the gunicorn processes.
+and, per 1000-record batch, the CPU of the gunicorn workers and of PostgreSQL (the workers'
+connections; autovacuum of the database; the shared checkpointer, WAL and background writers), the
+WAL written (bytes, records, full-page images), the maintenance's duration and the time its DDL took,
+batch latencies inside and outside the maintenance's window, and the gunicorn processes' peak memory.
 """
 
 import argparse
 import datetime as dt
 import http.client
+import io
 import json
 import os
 import random
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,6 +53,28 @@ CLIENTS = ["desktop", "desktop", "desktop", "mobile", "web", "meetings_app", "jo
 POOLS = ["pool01.contoso.com", "pool02.contoso.com", "pool03.contoso.com"]
 PARTNERS = ["fabrikam.com", "microsoft.com", "litware.com", "", ""]
 USERS = [f"user{n:04d}@contoso.com" for n in range(500)]
+
+# The pre-fill: tenants beside the benchmark's, days of records, and how the rows divide.
+FILLER_TENANTS = 20
+FILLED_DAYS = 55  # today and the 54 days before: within the default 60-day retention
+EXPIRED_DAYS = (62, 63)  # days ago: past the records' retention (60) and the receipts' (60 + 1 day more)
+EXPIRED_SHARE = 0.015  # of the rows, in the expired days
+SHARES = {"usage": 0.45, "error": 0.25, "census": 0.30}
+ERROR_CODES = [
+    "SIGNIN_TIMEOUT",
+    "MEDIA_FAILED",
+    "NETWORK_LOST",
+    "CERT_INVALID",
+    "ICE_FAILED",
+    "DNS_FAILURE",
+    "TLS_HANDSHAKE",
+    "AUTH_EXPIRED",
+    "CODEC_MISMATCH",
+    "SERVER_BUSY",
+    "QUOTA_EXCEEDED",
+    "0x80ee0000",
+]
+MAINTENANCE_APP = "bench-maintenance"  # application_name of the maintenance's connection
 
 
 def configure_environment() -> None:
@@ -58,12 +95,16 @@ def configure_environment() -> None:
     )
 
 
+def database_name() -> str:
+    # Read at each call: benchmarks/hot_path.py sets this module's DATABASE_URL to its own database.
+    return urlsplit(DATABASE_URL).path.lstrip("/")
+
+
 def recreate_database() -> None:
     import psycopg
 
-    parts = urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
+    name = database_name()
+    admin_url = urlsplit(DATABASE_URL)._replace(path="/postgres").geturl()
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -71,7 +112,8 @@ def recreate_database() -> None:
 
 
 def set_up_tenant() -> str:
-    """A tenant with three pools (one with Meetings App telemetry on), opted-in users, and a key."""
+    """A tenant with three pools (one with Meetings App telemetry on), opted-in users, and a key
+    (benchmarks/hot_path.py uses it too)."""
     import django
 
     django.setup()
@@ -87,6 +129,219 @@ def set_up_tenant() -> str:
     for user in USERS[::2]:
         services.end_user_set_error_reporting(tenant=tenant, user_id=user, opted_in=True)
     return services.ingestion_key_create(tenant=tenant, actor=actor).secret
+
+
+def set_up_filler_tenants() -> dict:
+    """FILLER_TENANTS tenants beside the benchmark's, with two pools each; returns the pre-fill's
+    slots: one (tenant id, pool id) per slot, the benchmark's tenant holding about a quarter of them."""
+    from tenants import services
+    from tenants.models import Pool
+
+    actor = services.Actor.for_command("benchmark")
+    slots = [(pool.tenant_id, pool.pk) for pool in Pool.objects.all_tenants().order_by("pk") for _ in range(4)]
+    for number in range(1, FILLER_TENANTS + 1):
+        slug = f"filler{number:02d}"
+        filler = services.tenant_create(slug=slug, name=slug.capitalize(), domain=f"{slug}.example.com", actor=actor)
+        for pool_number in (1, 2):
+            pool = services.pool_create(tenant=filler, fqdn=f"pool{pool_number:02d}.{slug}.example.com", actor=actor)
+            slots.append((filler.pk, pool.pk))
+    return {"tenant_ids": [t for t, _ in slots], "pool_ids": [p for _, p in slots]}
+
+
+# --- The pre-fill: one INSERT ... SELECT per table and day, each writing the day's records, their
+# receipts and their counts (ledger, daily sums) in one statement. Values shaped like ingestion's:
+# random record ids, pseudonyms `<key id>:<64 hex digits>` of a few thousand users per tenant,
+# error codes of skewed frequency, error logs of 1 to 19 lines, /24 networks.
+
+USAGE_SQL = """
+WITH g AS (
+    SELECT 1 + floor(random() * %(slot_count)s)::int AS slot, floor(random() * 4)::int AS joins,
+        (%(clients)s::text[])[1 + floor(random() * 5)::int] AS client
+    FROM generate_series(1, %(rows)s)
+), u AS (
+    INSERT INTO telemetry_usagerecord (tenant_id, pool_id, record_id, day, timestamp, client, ims_sent,
+        ims_received, meeting_join_attempts, meeting_join_successes, call_minutes, federation_partner)
+    SELECT (%(tenant_ids)s::bigint[])[slot], (%(pool_ids)s::bigint[])[slot], gen_random_uuid(), %(day)s,
+        %(day)s::timestamptz + random() * interval '1 day', client, floor(random() * 100)::int,
+        floor(random() * 100)::int, joins, greatest(joins - (random() < 0.1)::int, 0), floor(random() * 120)::int,
+        (%(partners)s::text[])[1 + floor(random() * 5)::int]
+    FROM g
+    RETURNING tenant_id, pool_id, record_id, day, client, ims_sent, ims_received, meeting_join_attempts,
+        meeting_join_successes, call_minutes, federation_partner
+), receipts AS (
+    INSERT INTO telemetry_recordreceipt (tenant_id, record_id, day) SELECT tenant_id, record_id, day FROM u
+), sums AS (
+    INSERT INTO telemetry_usagedailysum (tenant_id, pool_id, day, records, ims_sent, ims_received,
+        meeting_join_attempts, meeting_join_successes, call_minutes)
+    SELECT tenant_id, pool_id, day, count(*), sum(ims_sent), sum(ims_received), sum(meeting_join_attempts),
+        sum(meeting_join_successes), sum(call_minutes)
+    FROM u GROUP BY 1, 2, 3
+), partners AS (
+    INSERT INTO telemetry_federationpartnerdailycount (tenant_id, day, partner, records)
+    SELECT tenant_id, day, federation_partner, count(*) FROM u WHERE federation_partner <> '' GROUP BY 1, 2, 3
+)
+INSERT INTO telemetry_ingestioncount (tenant_id, day, category, client, outcome, reason, records)
+SELECT tenant_id, day, 'usage', client, 'accepted', '', count(*) FROM u GROUP BY 1, 2, 4
+"""
+
+ERROR_SQL = """
+WITH g AS (
+    SELECT 1 + floor(random() * %(slot_count)s)::int AS slot, floor(random() * 3000)::int AS usr,
+        1 + floor(power(random(), 2.5) * %(code_count)s)::int AS code, 1 + floor(random() * 19)::int AS lines,
+        (%(clients)s::text[])[1 + floor(random() * 5)::int] AS client
+    FROM generate_series(1, %(rows)s)
+), e AS (
+    INSERT INTO telemetry_errorreport (tenant_id, pool_id, record_id, day, timestamp, client, user_hash,
+        message_direction, conversation_state, conversation_thread_id, error_code, error_log, ip_network,
+        sip_uri_hash, os_name, crash)
+    SELECT (%(tenant_ids)s::bigint[])[slot], (%(pool_ids)s::bigint[])[slot], gen_random_uuid(), %(day)s,
+        %(day)s::timestamptz + random() * interval '1 day', client,
+        %(key_id)s || ':' || encode(sha256(convert_to('user:' || (%(tenant_ids)s::bigint[])[slot] || ':' || usr,
+            'UTF8')), 'hex'),
+        CASE WHEN random() < 0.5 THEN 'incoming' ELSE 'outgoing' END,
+        (ARRAY['idle', 'active', 'ended'])[1 + floor(random() * 3)::int],
+        rtrim(translate(encode(uuid_send(gen_random_uuid()), 'base64'), '+/', '-_'), '='),
+        (%(codes)s::text[])[code], repeat(E'stack trace line\\n', lines),
+        '203.0.' || floor(random() * 256)::int || '.0/24',
+        %(key_id)s || ':' || encode(sha256(convert_to('sip:' || (%(tenant_ids)s::bigint[])[slot] || ':' || usr,
+            'UTF8')), 'hex'),
+        '', random() < 0.05
+    FROM g
+    RETURNING tenant_id, record_id, day, client, error_code
+), receipts AS (
+    INSERT INTO telemetry_recordreceipt (tenant_id, record_id, day) SELECT tenant_id, record_id, day FROM e
+), codes AS (
+    INSERT INTO telemetry_errorcodedailycount (tenant_id, day, error_code, records)
+    SELECT tenant_id, day, error_code, count(*) FROM e GROUP BY 1, 2, 3
+)
+INSERT INTO telemetry_ingestioncount (tenant_id, day, category, client, outcome, reason, records)
+SELECT tenant_id, day, 'error', client, 'accepted', '', count(*) FROM e GROUP BY 1, 2, 4
+"""
+
+# Census rows name no tenant; the tenant that sent each one holds its receipt and its ledger row.
+CENSUS_SQL = """
+WITH g AS (
+    SELECT (%(tenant_ids)s::bigint[])[1 + floor(random() * %(slot_count)s)::int] AS tenant_id,
+        (%(clients)s::text[])[1 + floor(random() * 5)::int] AS client, floor(random() * 5)::int AS attempts,
+        floor(random() * 200000)::int AS usr
+    FROM generate_series(1, %(rows)s)
+), c AS (
+    INSERT INTO telemetry_censusrecord (id, day, timestamp, client, app_name, device_model, os_name, os_version,
+        user_language, user_hash, device_id, sign_in_attempts, sign_in_failures)
+    SELECT gen_random_uuid(), %(day)s, %(day)s::timestamptz + random() * interval '1 day', client,
+        CASE client WHEN 'mobile' THEN 'iPhoneSkype' WHEN 'web' THEN 'SkypeWeb' ELSE 'Lync.exe' END,
+        (ARRAY['Surface Laptop', 'iPhone', 'Pixel 8', 'ThinkPad X1'])[1 + floor(random() * 4)::int],
+        CASE client WHEN 'mobile' THEN 'iPhoneiOS' ELSE 'Windows' END,
+        (ARRAY['10.0.19045', '10.0.22631', '17.4', '14'])[1 + floor(random() * 4)::int],
+        (ARRAY['EN-US', 'EN-US', 'EN-US', 'DE-DE', 'FR-FR'])[1 + floor(random() * 5)::int],
+        %(key_id)s || ':' || encode(sha256(convert_to('census:' || usr, 'UTF8')), 'hex'), gen_random_uuid(),
+        attempts, least(attempts, floor(random() * 2)::int)
+    FROM g
+    RETURNING day, sign_in_attempts, sign_in_failures
+), receipts AS (
+    INSERT INTO telemetry_recordreceipt (tenant_id, record_id, day) SELECT tenant_id, gen_random_uuid(), %(day)s FROM g
+), sums AS (
+    INSERT INTO telemetry_censusdailysum (day, records, sign_in_attempts, sign_in_failures)
+    SELECT day, count(*), sum(sign_in_attempts), sum(sign_in_failures) FROM c GROUP BY 1
+)
+INSERT INTO telemetry_ingestioncount (tenant_id, day, category, client, outcome, reason, records)
+SELECT tenant_id, %(day)s, 'census', client, 'accepted', '', count(*) FROM g GROUP BY 1, 4
+"""
+
+FILL_SQL = {"usage": USAGE_SQL, "error": ERROR_SQL, "census": CENSUS_SQL}
+RECORD_TABLES = ("telemetry_usagerecord", "telemetry_errorreport", "telemetry_censusrecord")
+
+
+def fill_plan(rows: int, today: dt.date) -> list[tuple[str, dt.date, int]]:
+    """(category, day, rows) of the pre-fill: FILLED_DAYS days within the retention and, with
+    EXPIRED_SHARE of the rows, the EXPIRED_DAYS for the maintenance to purge."""
+    kept_days = [today - dt.timedelta(days=offset) for offset in range(FILLED_DAYS)]
+    expired_days = [today - dt.timedelta(days=offset) for offset in EXPIRED_DAYS]
+    plan = []
+    for category, share in SHARES.items():
+        for days, part in ((kept_days, 1 - EXPIRED_SHARE), (expired_days, EXPIRED_SHARE)):
+            per_day = round(rows * share * part / len(days))
+            plan += [(category, day, per_day) for day in days if per_day]
+    # Day by day, each day's tables side by side: the connections filling at once write different tables.
+    return sorted(plan, key=lambda step: (step[1], step[0]), reverse=True)
+
+
+def prefill(rows: int, slots: dict, *, connections: int) -> dict:
+    """Fill the record tables, receipts and count tables to about `rows` records; the time it took."""
+    from django.db import connection
+
+    from telemetry.partitions import ensure_day_partitions
+    from telemetry.pseudonymize import hash_user_id
+
+    today = dt.datetime.now(dt.UTC).date()
+    plan = fill_plan(rows, today)
+    started = time.monotonic()
+    ensure_day_partitions({day for _, day, _ in plan})
+    partitions_made = time.monotonic() - started
+    common = {
+        **slots,
+        "slot_count": len(slots["tenant_ids"]),
+        "key_id": hash_user_id("someone", tenant_id=slots["tenant_ids"][0]).split(":")[0],
+        "clients": ["desktop", "desktop", "mobile", "web", "meetings_app"],
+        "partners": PARTNERS,
+        "codes": ERROR_CODES,
+        "code_count": len(ERROR_CODES),
+    }
+    total = sum(count for _, _, count in plan)
+    filling = time.monotonic()
+    done, reported = 0, filling
+    opened, opened_lock = [], threading.Lock()
+    local = threading.local()
+
+    def fill_one(step: tuple[str, dt.date, int]) -> int:
+        import psycopg
+
+        if not hasattr(local, "connection"):
+            local.connection = psycopg.connect(DATABASE_URL, autocommit=True)
+            # Losing the fill in a crash costs nothing: no wait for each day's commit to reach the disk.
+            local.connection.execute("SET synchronous_commit = off")
+            local.connection.execute("SET work_mem = '64MB'")
+            with opened_lock:
+                opened.append(local.connection)
+        category, day, count = step
+        local.connection.execute(FILL_SQL[category], {**common, "day": day, "rows": count})
+        return count
+
+    # The days are filled on `connections` connections at once (a statement per table and day): the
+    # state they leave is the one a single connection would, as each day's statements are independent.
+    try:
+        with ThreadPoolExecutor(max_workers=connections) as pool:
+            for count in pool.map(fill_one, plan):
+                done += count
+                if time.monotonic() - reported > 30 or done == total:
+                    reported = time.monotonic()
+                    rate = done / (reported - filling)
+                    print(f"prefill: {done:,} of {total:,} records ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+    finally:
+        for opened_connection in opened:
+            opened_connection.close()
+    with connection.cursor() as cursor:
+        filled = time.monotonic() - started
+        # Without it, autovacuum's insert-triggered runs and the visibility map's first writes would
+        # land in the measured phase.
+        cursor.execute("VACUUM ANALYZE")
+        vacuumed = time.monotonic() - started - filled
+        cursor.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE 'telemetry\\_%%'"
+        )
+        (size,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM telemetry_recordreceipt")
+        (receipts,) = cursor.fetchone()
+    connection.close()
+    return {
+        "records": total,
+        "receipts": receipts,
+        "partitions_s": partitions_made,
+        "fill_s": filled - partitions_made,
+        "vacuum_s": vacuumed,
+        "bytes": int(size or 0),
+    }
 
 
 def make_record(rng: random.Random, day: dt.date) -> dict:
@@ -188,27 +443,17 @@ def process_tree(root_pid: int) -> list[int]:
     return pids
 
 
+def cpu_of(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_backends() -> list[int]:
-    """The server processes of the benchmark's database (persistent connections of the workers)."""
-    import psycopg
-
-    name = urlsplit(DATABASE_URL).path.lstrip("/")
-    with psycopg.connect(DATABASE_URL) as connection:
-        rows = connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
-        ).fetchall()
-    return [row[0] for row in rows]
+    return sum(cpu_of(pid) or 0 for pid in pids)
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -237,13 +482,170 @@ class MemorySampler(threading.Thread):
             time.sleep(0.1)
 
 
-def post_all(port: int, key: str, bodies: list[bytes], threads: int, seconds: float) -> tuple[int, int, float, dict]:
-    """Post the bodies from several threads until done or out of time; (batches, records, elapsed, totals)."""
+class PostgresSampler(threading.Thread):
+    """The CPU of PostgreSQL's processes during the measured phase, by kind, sampled every 0.2 s (so
+    that short-lived ones, an autovacuum worker or the maintenance's connection, are caught too; what
+    one spends in its last 0.2 s is missed). Kinds: `ingestion` (the gunicorn workers' connections),
+    `maintenance`, `autovacuum` (of this database) and `shared` (checkpointer, background and WAL
+    writers, which serve every database of the server: other databases' work is in it)."""
+
+    SHARED = ("checkpointer", "background writer", "walwriter")
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.running = True
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.kind: dict[int, str] = {}
+        self.initial = True
+
+    def sample(self, cursor) -> None:
+        cursor.execute(
+            "SELECT pid, backend_type, application_name FROM pg_stat_activity "
+            "WHERE (datname = %s OR backend_type = ANY(%s)) AND pid <> pg_backend_pid()",
+            (database_name(), list(self.SHARED)),
+        )
+        for pid, backend_type, application in cursor.fetchall():
+            cpu = cpu_of(pid)
+            if cpu is None:
+                continue
+            if pid not in self.first:
+                # Processes already running (the shared ones) count from now; new ones from their start.
+                self.first[pid] = cpu if self.initial else 0.0
+            # Classified again at each sample: a connection names itself after it has connected.
+            self.kind[pid] = (
+                "shared"
+                if backend_type in self.SHARED
+                else "autovacuum"
+                if backend_type == "autovacuum worker"
+                else "maintenance"
+                if application == MAINTENANCE_APP
+                else "ingestion"
+                if backend_type == "client backend"
+                else "other"
+            )
+            self.last[pid] = cpu
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(DATABASE_URL, autocommit=True) as connection, connection.cursor() as cursor:
+            self.sample(cursor)
+            self.initial = False
+            self.started.set()
+            while self.running:
+                time.sleep(0.2)
+                self.sample(cursor)
+            self.sample(cursor)
+
+    def start(self) -> None:
+        self.started = threading.Event()
+        super().start()
+        self.started.wait()
+
+    def stop(self) -> dict[str, float]:
+        self.running = False
+        self.join()
+        totals: dict[str, float] = {}
+        for pid, kind in self.kind.items():
+            totals[kind] = totals.get(kind, 0.0) + self.last[pid] - self.first[pid]
+        return totals
+
+
+def wal_position() -> dict:
+    """The server's WAL position and pg_stat_wal's counters (cluster-wide: every database's WAL)."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        lsn, records, fpi, size = connection.execute(
+            "SELECT pg_current_wal_lsn()::text, wal_records, wal_fpi, wal_bytes FROM pg_stat_wal"
+        ).fetchone()
+    return {"lsn": lsn, "records": records, "fpi": fpi, "bytes": int(size), "at": time.monotonic()}
+
+
+def checkpoint_and_listen(seconds: float) -> dict:
+    """A checkpoint, then the WAL the server writes in `seconds` while this benchmark is idle.
+
+    Every phase starts just after a checkpoint (as one happens every checkpoint_timeout in
+    production): otherwise the pre-fill's checkpoint would still be writing, and full-page images
+    counting, in the measured phase of a filled database and not in the empty one's. Other databases
+    of the server write WAL too (pg_stat_wal is cluster-wide): their rate is measured here."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        connection.execute("CHECKPOINT")
+    quiet = wal_position()
+    time.sleep(seconds)
+    return wal_written(quiet, wal_position())
+
+
+def wal_written(before: dict, after: dict) -> dict:
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        (lsn_bytes,) = connection.execute("SELECT pg_wal_lsn_diff(%s, %s)", (after["lsn"], before["lsn"])).fetchone()
+    return {
+        "lsn_bytes": int(lsn_bytes),
+        "bytes": after["bytes"] - before["bytes"],
+        "records": after["records"] - before["records"],
+        "fpi": after["fpi"] - before["fpi"],
+        "seconds": after["at"] - before["at"],
+    }
+
+
+class Maintenance(threading.Thread):
+    """`maintain_telemetry` once, in this process (its own connection, application_name
+    MAINTENANCE_APP), with each SQL statement timed through Django's execute_wrapper: the purge's DDL
+    (DETACH ... CONCURRENTLY, DROP TABLE) and the partition counts that precede each drop."""
+
+    def __init__(self, *, trigger: threading.Event):
+        super().__init__(daemon=True)
+        self.trigger = trigger
+        self.cpu = 0.0  # this thread's own CPU, which is not the client's
+        self.statements: list[tuple[str, float, float]] = []  # (sql, started, seconds)
+        self.output = io.StringIO()
+        self.error: BaseException | None = None
+        self.window = (0.0, 0.0)
+
+    def timed(self, execute, sql, params, many, context):
+        started = time.monotonic()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append((sql, started, time.monotonic() - started))
+
+    def run(self) -> None:
+        from django.core.management import call_command
+        from django.db import connection
+
+        self.trigger.wait()
+        started, cpu = time.monotonic(), time.thread_time()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET application_name = '{MAINTENANCE_APP}'")
+            with connection.execute_wrapper(self.timed):
+                call_command("maintain_telemetry", stdout=self.output)
+        except BaseException as error:  # reported with the phase's figures
+            self.error = error
+        finally:
+            self.window = (started, time.monotonic())
+            connection.close()
+            self.cpu = time.thread_time() - cpu
+
+    def ddl(self, *words: str) -> list[float]:
+        return [s for sql, _, s in self.statements if all(word in sql for word in words)]
+
+
+def post_all(port: int, key: str, bodies: list[bytes], threads: int, seconds: float, *, halfway: threading.Event):
+    """Post the bodies from several threads until done or out of time; sets `halfway` when half the
+    bodies are posted. Returns (batches, records, elapsed, totals, latencies, failures), latencies as
+    (started, seconds) per batch."""
     lock = threading.Lock()
     queue = list(reversed(bodies))
     totals = {"accepted": 0, "dropped": 0, "rejected": 0, "duplicates": 0}
     done = [0]
     failures = []
+    latencies = []
     started = time.monotonic()
 
     def worker():
@@ -252,34 +654,41 @@ def post_all(port: int, key: str, bodies: list[bytes], threads: int, seconds: fl
                 if not queue or time.monotonic() - started > seconds:
                     return
                 body = queue.pop()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            connection.request(
-                "POST",
-                "/api/v1/telemetry",
-                body=body,
-                headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
-            )
-            response = connection.getresponse()
-            payload = response.read()
-            connection.close()
+            sent = time.monotonic()
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                connection.request(
+                    "POST",
+                    "/api/v1/telemetry",
+                    body=body,
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+                )
+                response = connection.getresponse()
+                status, payload = response.status, response.read()
+                connection.close()
+            except OSError as error:
+                status, payload = None, repr(error).encode()
+            answered = time.monotonic()
             with lock:
-                if response.status != 200:
-                    failures.append((response.status, payload[:200]))
-                    continue
-                answer = json.loads(payload)
-                for name in totals:
-                    totals[name] += answer[name]
-                done[0] += 1
+                latencies.append((sent, answered - sent))
+                if status != 200:
+                    failures.append((status, payload[:200]))
+                else:
+                    answer = json.loads(payload)
+                    for name in totals:
+                        totals[name] += answer[name]
+                    done[0] += 1
+                if len(latencies) >= len(bodies) // 2:
+                    halfway.set()
 
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
+    halfway.set()
     elapsed = time.monotonic() - started
-    if failures:
-        raise SystemExit(f"{len(failures)} batches failed, e.g. {failures[0]}")
-    return done[0], done[0] * BATCH, elapsed, totals
+    return done[0], done[0] * BATCH, elapsed, totals, latencies, failures
 
 
 def stored_rows(batches: list[list[dict]]) -> dict[str, list[tuple]]:
@@ -346,32 +755,52 @@ def stored_rows(batches: list[list[dict]]) -> dict[str, list[tuple]]:
     return rows
 
 
-def copy_ceiling(batches: list[list[dict]]) -> float:
-    """records/s of psycopg 3 COPY of the stored rows into equivalent tables (same columns and indexes)."""
+def copy_rate(batches: list[list[dict]], *, plain: bool) -> float:
+    """records/s of psycopg 3 binary COPY of the stored rows, a transaction per batch, into tables
+    made for the measure (dropped after): `plain`, the physical limit, a table per record table with
+    its stored columns and a uuid key, no index nor primary key; otherwise tables like the portal's
+    (LIKE ... INCLUDING ALL: the same columns, identity and indexes, without the partitions)."""
     import psycopg
+    from django.db import connection as django_connection
 
     from telemetry import storage
 
-    tables = storage.RECORD_TABLES
-    types = {category: storage.column_types(model, columns) for category, (model, columns) in tables.items()}
+    tables = {}
+    for category, (model, stored) in storage.RECORD_TABLES.items():
+        source = model._meta.db_table
+        keyed = "id" in stored
+        columns = stored if (keyed or not plain) else ("id", *stored)
+        tables[category] = (f"bench_{'plain_' if plain else ''}{source}", source, columns, not keyed and plain)
     with psycopg.connect(DATABASE_URL) as connection:
-        for model, _ in tables.values():
-            source = model._meta.db_table
-            connection.execute(f"DROP TABLE IF EXISTS bench_{source}")
-            connection.execute(f"CREATE TABLE bench_{source} (LIKE {source} INCLUDING ALL)")
+        for category, (table, source, columns, _) in tables.items():
+            model = storage.RECORD_TABLES[category][0]
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
+            if plain:
+                definitions = ", ".join(
+                    f"{column} {'uuid' if column == 'id' else model._meta.get_field(column).db_type(django_connection)}"
+                    " NOT NULL"
+                    for column in columns
+                )
+                connection.execute(f"CREATE TABLE {table} ({definitions})")
+            else:
+                connection.execute(f"CREATE TABLE {table} (LIKE {source} INCLUDING ALL)")
         connection.commit()
+        types = {}
+        for category, (model, columns) in storage.RECORD_TABLES.items():
+            named = storage.column_types(model, columns)
+            types[category] = ["uuid", *named] if tables[category][3] else named
         # The rows are prepared per batch (pseudonyms included), as ingestion prepares them.
         started = time.monotonic()
         for batch in batches:
             rows = stored_rows([batch])
             with connection.cursor() as cursor:
-                for category, (model, columns) in tables.items():
-                    table = f"bench_{model._meta.db_table}"
-                    storage.copy_rows(cursor, table, columns, rows[category], types=types[category])
+                for category, (table, _, columns, add_key) in tables.items():
+                    category_rows = [(uuid.uuid4(), *row) for row in rows[category]] if add_key else rows[category]
+                    storage.copy_rows(cursor, table, columns, category_rows, types=types[category])
             connection.commit()
         elapsed = time.monotonic() - started
-        for model, _ in tables.values():
-            connection.execute(f"DROP TABLE bench_{model._meta.db_table}")
+        for table, *_ in tables.values():
+            connection.execute(f"DROP TABLE {table}")
     return sum(len(batch) for batch in batches) / elapsed
 
 
@@ -396,6 +825,234 @@ def orm_rate(batches: list[list[dict]]) -> float:
     return records / (time.monotonic() - started)
 
 
+def overlaps(sent: float, seconds: float, window: tuple[float, float]) -> bool:
+    return sent < window[1] and sent + seconds > window[0]
+
+
+def maintenance_figures(maintenance: Maintenance, latencies: list[tuple[float, float]]) -> dict:
+    """The maintenance's duration, its DDL's, and the batch latencies inside and outside its window."""
+    window = maintenance.window
+    inside = [seconds for sent, seconds in latencies if overlaps(sent, seconds, window)]
+    outside = [seconds for sent, seconds in latencies if not overlaps(sent, seconds, window)]
+    detach, drop = maintenance.ddl("DETACH PARTITION"), maintenance.ddl("DROP TABLE")
+    return {
+        "maintenance_s": window[1] - window[0],
+        "detached": len(detach),
+        "detach_s": sum(detach),
+        "detach_max_s": max(detach, default=0.0),
+        "drop_s": sum(drop),
+        "drop_max_s": max(drop, default=0.0),
+        "partitions_dropped": len(drop),
+        # What the purge reads before each drop, to say how many rows it deleted.
+        "counting_s": sum(maintenance.ddl("SELECT", "count(*)", "_p")),
+        "latency_outside_median": statistics.median(outside) if outside else 0.0,
+        "latency_outside_max": max(outside, default=0.0),
+        "latency_inside_median": statistics.median(inside) if inside else 0.0,
+        "latency_inside_max": max(inside, default=0.0),
+        "batches_inside": len(inside),
+    }
+
+
+def run_phase(size: int, args: argparse.Namespace) -> dict:
+    """One measured phase on a fresh database pre-filled with `size` records; prints its block and
+    returns its figures."""
+    configure_environment()
+    recreate_database()
+    key = set_up_tenant()
+    filled = prefill(size, set_up_filler_tenants(), connections=args.fill_connections) if size else None
+    from django.db import connection
+
+    connection.close()  # the benchmark's own connection is not ingestion's: closed before measuring
+    batches = make_batches(args.batches)
+    bodies = [json.dumps({"records": batch}).encode() for batch in batches]
+
+    # The references are measured before and after the end-to-end run and averaged, so that a change
+    # in the machine's load during the run does not favour either side.
+    plain_before = copy_rate(batches, plain=True)
+    portal_before = copy_rate(batches, plain=False)
+    connection.close()
+    port = free_port()
+    server = start_gunicorn(port, args.workers)
+    sampler = MemorySampler(server.pid)
+    sampler.start()
+    background = checkpoint_and_listen(args.quiet_seconds)
+    halfway = threading.Event()
+    maintenance = Maintenance(trigger=halfway)
+    postgres = PostgresSampler()
+    postgres.start()
+    wal_before = wal_position()
+    client_cpu = time.process_time()
+    start_cpu = cpu_seconds(process_tree(server.pid))  # start-up and imports are not ingestion
+    maintenance.start()
+    try:
+        posted, records, elapsed, totals, latencies, failures = post_all(
+            port, key, bodies, args.threads, args.seconds, halfway=halfway
+        )
+        maintenance.join()
+        client_cpu = time.process_time() - client_cpu - maintenance.cpu
+        server_cpu = cpu_seconds(process_tree(server.pid)) - start_cpu
+        # Backends report their WAL counters to pg_stat_wal when idle, at most once a second.
+        time.sleep(1.5)
+        database_cpu = postgres.stop()
+        wal = wal_written(wal_before, wal_position())
+    finally:
+        sampler.running = False
+        sampler.join()
+        server.terminate()
+        server.wait(timeout=30)
+    plain_after = copy_rate(batches, plain=True)
+    portal_after = copy_rate(batches, plain=False)
+    plain, portal = (plain_before + plain_after) / 2, (portal_before + portal_after) / 2
+    orm = orm_rate(batches[: args.orm_batches]) if args.orm_batches else 0.0
+    end_to_end = records / elapsed
+    per_batch = max(posted, 1)
+
+    figures = {
+        "size": size,
+        "prefill": filled,
+        "end_to_end": end_to_end,
+        "plain": plain,
+        "portal": portal,
+        "orm": orm,
+        "gunicorn_ms": 1000 * server_cpu / per_batch,
+        "postgres_ms": 1000 * database_cpu.get("ingestion", 0.0) / per_batch,
+        "autovacuum_ms": 1000 * database_cpu.get("autovacuum", 0.0) / per_batch,
+        "shared_ms": 1000 * database_cpu.get("shared", 0.0) / per_batch,
+        "maintenance_postgres_s": database_cpu.get("maintenance", 0.0),
+        "client_ms": 1000 * client_cpu / per_batch,
+        "wal_bytes": wal["lsn_bytes"] / per_batch,
+        "wal_records": wal["records"] / per_batch,
+        "wal_fpi": wal["fpi"] / per_batch,
+        "background_wal_per_s": background["lsn_bytes"] / background["seconds"],
+        "run_wal_per_s": wal["lsn_bytes"] / wal["seconds"],
+        "failures": len(failures),
+        **maintenance_figures(maintenance, latencies),
+    }
+
+    figures.update(
+        posted=posted,
+        elapsed=elapsed,
+        totals=totals,
+        plain_before=plain_before,
+        plain_after=plain_after,
+        portal_before=portal_before,
+        portal_after=portal_after,
+        stat_wal_bytes=wal["bytes"] / per_batch,
+        background_seconds=background["seconds"],
+        maintenance_after=len(latencies) // 2,
+        maintenance_output=maintenance.output.getvalue().splitlines(),
+        maintenance_error=repr(maintenance.error) if maintenance.error else "",
+        first_failure=repr(failures[0]) if failures else "",
+        peak_total_mib=sampler.peak_total / 1024,
+        peak_single_mib=sampler.peak_single / 1024,
+    )
+    print_phase(figures)
+    return figures
+
+
+def print_phase(f: dict) -> None:
+    """A phase's block (`f`: its figures)."""
+    print(f"\n== {f['size']:,} existing records ==")
+    if f["prefill"]:
+        filled = f["prefill"]
+        print(
+            f"prefill: {filled['records']:,} records and {filled['receipts']:,} receipts in {filled['fill_s']:.0f} s "
+            f"({filled['records'] / filled['fill_s']:,.0f} records/s), partitions {filled['partitions_s']:.1f} s, "
+            f"VACUUM ANALYZE {filled['vacuum_s']:.0f} s; telemetry tables {filled['bytes'] / 2**30:.1f} GiB"
+        )
+    print(
+        f"end to end:  {f['end_to_end']:10,.0f} records/s  ({f['posted']} batches in {f['elapsed']:.1f} s; "
+        f"{f['totals']})"
+    )
+    print(
+        f"COPY into plain tables (uuid key, no index; the physical limit): {f['plain']:,.0f} records/s "
+        f"(before {f['plain_before']:,.0f}, after {f['plain_after']:,.0f}) -> end to end is "
+        f"{100 * f['end_to_end'] / f['plain']:.1f}% of it"
+    )
+    print(
+        f"COPY into the portal's tables (their indexes, unpartitioned): {f['portal']:,.0f} records/s "
+        f"(before {f['portal_before']:,.0f}, after {f['portal_after']:,.0f}) -> end to end is "
+        f"{100 * f['end_to_end'] / f['portal']:.0f}% of it"
+    )
+    if f["orm"]:
+        print(f"ORM row by row: {f['orm']:,.0f} records/s -> end to end is {f['end_to_end'] / f['orm']:.1f}x that")
+    print(
+        f"CPU per 1000-record batch: gunicorn {f['gunicorn_ms']:.1f} ms; PostgreSQL {f['postgres_ms']:.1f} ms "
+        f"(the workers' connections), autovacuum {f['autovacuum_ms']:.1f} ms, shared writers "
+        f"{f['shared_ms']:.1f} ms (checkpointer, bgwriter, walwriter: all databases); client {f['client_ms']:.1f} ms"
+    )
+    print(
+        f"WAL per batch: {f['wal_bytes'] / 2**20:.2f} MiB (pg_stat_wal: {f['stat_wal_bytes'] / 2**20:.2f} MiB), "
+        f"{f['wal_records']:,.0f} records, {f['wal_fpi']:,.0f} full-page images. Cluster-wide: other databases "
+        f"wrote {f['background_wal_per_s'] / 2**20:.2f} MiB/s in the {f['background_seconds']:.0f} s before, "
+        f"this run {f['run_wal_per_s'] / 2**20:.2f} MiB/s"
+    )
+    print(
+        f"maintenance during ingestion (after {f['maintenance_after']} batches): {f['maintenance_s']:.2f} s in all, "
+        f"its PostgreSQL CPU {f['maintenance_postgres_s']:.2f} s; {f['detached']} DETACH ... CONCURRENTLY "
+        f"{f['detach_s']:.3f} s (longest {f['detach_max_s']:.3f} s), {f['partitions_dropped']} DROP TABLE "
+        f"{f['drop_s']:.3f} s (longest {f['drop_max_s']:.3f} s); counting the dropped partitions' rows "
+        f"{f['counting_s']:.2f} s"
+    )
+    for line in f["maintenance_output"]:
+        print(f"    {line}")
+    if f["maintenance_error"]:
+        print(f"    the maintenance failed: {f['maintenance_error']}")
+    print(
+        f"batch latency: outside the maintenance's window median {f['latency_outside_median']:.2f} s, "
+        f"longest {f['latency_outside_max']:.2f} s; the {f['batches_inside']} batches that overlapped it median "
+        f"{f['latency_inside_median']:.2f} s, longest {f['latency_inside_max']:.2f} s; "
+        f"{f['failures']} batches failed" + (f", e.g. {f['first_failure']}" if f["failures"] else "")
+    )
+    print(
+        f"gunicorn peak RSS: {f['peak_total_mib']:.0f} MiB all processes, {f['peak_single_mib']:.0f} MiB the "
+        "largest process"
+    )
+
+
+def compare(phases: list[dict]) -> None:
+    """The figures at size as ratios to the first phase's (the empty database), same invocation."""
+    empty = phases[0]
+
+    def ratio(figures: dict, name: str) -> str:
+        return f"{figures[name] / empty[name]:.2f}x empty" if empty[name] else "empty: 0"
+
+    for figures in phases[1:]:
+        size = figures["size"]
+        label = f"{size / 1e6:g}M" if size >= 1_000_000 else f"{size:,}"
+        print(f"\n== at {size:,} existing records, against the empty database measured in this invocation ==")
+        print(f"PostgreSQL CPU per batch at {label}: {figures['postgres_ms']:.1f} ms ({ratio(figures, 'postgres_ms')})")
+        print(
+            f"WAL per batch at {label}: {figures['wal_bytes'] / 2**20:.2f} MiB ({ratio(figures, 'wal_bytes')}); "
+            f"full-page images {figures['wal_fpi']:,.0f} ({ratio(figures, 'wal_fpi')}); "
+            f"WAL records {figures['wal_records']:,.0f} ({ratio(figures, 'wal_records')})"
+        )
+        print(f"gunicorn CPU per batch at {label}: {figures['gunicorn_ms']:.1f} ms ({ratio(figures, 'gunicorn_ms')})")
+        print(
+            f"autovacuum CPU per batch at {label}: {figures['autovacuum_ms']:.1f} ms "
+            f"(empty: {empty['autovacuum_ms']:.1f})"
+        )
+        print(
+            f"end to end at {label}: {figures['end_to_end']:,.0f} records/s ({ratio(figures, 'end_to_end')}), "
+            f"{100 * figures['end_to_end'] / figures['plain']:.1f}% of the plain-table COPY ceiling "
+            f"(empty: {100 * empty['end_to_end'] / empty['plain']:.1f}%)"
+        )
+        print(
+            f"purge at {label}: {figures['partitions_dropped']} partitions dropped, "
+            f"DDL {figures['detach_s'] + figures['drop_s']:.3f} s "
+            f"in all (longest statement {max(figures['detach_max_s'], figures['drop_max_s']):.3f} s); longest batch "
+            f"during it {figures['latency_inside_max']:.2f} s against {figures['latency_outside_max']:.2f} s outside; "
+            f"{figures['failures']} batches failed"
+        )
+
+
+def code_state() -> float:
+    """The newest modification time of the portal's code: phases compared must run the same code."""
+    return max(
+        path.stat().st_mtime for app in ("portal", "telemetry", "tenants") for path in (ROOT / app).rglob("*.py")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=300, help="batches of 1000 records to post (default 300)")
@@ -404,58 +1061,56 @@ def main() -> None:
         "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers (default 2 x CPUs + 1)"
     )
     parser.add_argument("--threads", type=int, default=0, help="client threads (default 2 x workers)")
-    parser.add_argument("--orm-batches", type=int, default=3, help="batches saved row by row (default 3)")
+    parser.add_argument("--orm-batches", type=int, default=3, help="batches saved row by row (default 3; 0: none)")
+    parser.add_argument(
+        "--prefill",
+        default="0",
+        help="existing records before the measured run: N (the empty database, then N), or sizes separated by "
+        "commas, the empty database first whether listed or not (default 0: the empty database only)",
+    )
+    parser.add_argument("--fill-connections", type=int, default=2, help="connections that pre-fill at once (default 2)")
+    parser.add_argument(
+        "--quiet-seconds", type=float, default=5, help="seconds of other databases' WAL measured before (default 5)"
+    )
+    parser.add_argument("--phase", type=int, help=argparse.SUPPRESS)  # one phase, in a process of its own
+    parser.add_argument("--results", help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Enough requests in flight that a worker waiting for PostgreSQL never leaves a CPU idle.
     args.threads = args.threads or 2 * args.workers
 
-    configure_environment()
+    if args.phase is not None:
+        figures = run_phase(args.phase, args)
+        Path(args.results).write_text(json.dumps(figures))
+        sys.exit(1 if figures["failures"] else 0)
+
+    sizes = [int(size.replace("_", "")) for size in args.prefill.split(",")]
+    sizes = [0, *(size for size in sizes if size)]
     print(f"database {DATABASE_URL}; {os.cpu_count()} CPUs; {args.workers} gunicorn workers; {args.threads} threads")
-    recreate_database()
-    key = set_up_tenant()
-    batches = make_batches(args.batches)
-    bodies = [json.dumps({"records": batch}).encode() for batch in batches]
-    print(f"{len(bodies)} batches of {BATCH} records, {sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB each")
-
-    # The ceiling is measured before and after the end-to-end run and averaged, so that a change in
-    # the machine's load during the run does not favour either side.
-    ceiling_before = copy_ceiling(batches)
-    port = free_port()
-    server = start_gunicorn(port, args.workers)
-    sampler = MemorySampler(server.pid)
-    sampler.start()
-    client_cpu = time.process_time()
-    start_cpu = cpu_seconds(process_tree(server.pid))  # start-up and imports are not ingestion
-    try:
-        posted, records, elapsed, totals = post_all(port, key, bodies, args.threads, args.seconds)
-        client_cpu = time.process_time() - client_cpu
-        # Where the CPU went (the server processes of the workers' persistent connections included).
-        server_cpu = cpu_seconds(process_tree(server.pid)) - start_cpu
-        database_cpu = cpu_seconds(postgres_backends())
-    finally:
-        sampler.running = False
-        sampler.join()
-        server.terminate()
-        server.wait(timeout=30)
-    end_to_end = records / elapsed
-    print(f"end to end:  {end_to_end:10.0f} records/s  ({posted} batches in {elapsed:.1f} s; {totals})")
-
-    print(
-        f"CPU per batch: gunicorn {1000 * server_cpu / posted:.0f} ms, PostgreSQL backends "
-        f"{1000 * database_cpu / posted:.0f} ms, client {1000 * client_cpu / posted:.0f} ms"
-    )
-    ceiling_after = copy_ceiling(batches)
-    ceiling = (ceiling_before + ceiling_after) / 2
-    print(
-        f"COPY ceiling: {ceiling:9.0f} records/s  (before {ceiling_before:.0f}, after {ceiling_after:.0f})"
-        f"  -> end to end is {100 * end_to_end / ceiling:.0f}% of it"
-    )
-    orm = orm_rate(batches[: args.orm_batches])
-    print(f"ORM row by row: {orm:7.0f} records/s  -> end to end is {end_to_end / orm:.1f}x that")
-    print(
-        f"gunicorn peak RSS: {sampler.peak_total / 1024:.0f} MiB all processes, "
-        f"{sampler.peak_single / 1024:.0f} MiB the largest process"
-    )
+    print(f"phases: {', '.join(f'{size:,}' for size in sizes)} existing records; {args.batches} batches of {BATCH}")
+    phases, failed = [], False
+    passed = [
+        *("--batches", str(args.batches), "--seconds", str(args.seconds), "--workers", str(args.workers)),
+        *("--threads", str(args.threads), "--orm-batches", str(args.orm_batches)),
+        *("--quiet-seconds", str(args.quiet_seconds), "--fill-connections", str(args.fill_connections)),
+    ]
+    code = code_state()
+    with tempfile.TemporaryDirectory() as directory:
+        for size in sizes:
+            # Each phase in a fresh process: nothing cached from the previous database (partitions known).
+            results = Path(directory) / f"{size}.json"
+            command = [sys.executable, __file__, *passed, "--phase", str(size), "--results", str(results)]
+            completed = subprocess.run(command, check=False)
+            failed = failed or completed.returncode != 0
+            if not results.exists():
+                raise SystemExit(f"the phase with {size:,} existing records stopped (exit {completed.returncode})")
+            phases.append(json.loads(results.read_text()))
+            sys.stdout.flush()
+    if len(phases) > 1:
+        compare(phases)
+        if code_state() != code:
+            print("\nWARNING: the portal's code changed during this invocation: the phases ran different code.")
+    if failed:
+        raise SystemExit("some batches failed")
 
 
 if __name__ == "__main__":
