@@ -375,14 +375,19 @@ def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
     )
 
 
+def _period_refused(form) -> HttpResponse:
+    """A CSV export's answer to a period it cannot read: the form's messages, in one plain line."""
+    messages = [message for errors in form.errors.values() for message in errors]
+    return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
+
+
 @never_cache
 @login_required
 @require_GET
 def dashboard_export_view(request: HttpRequest) -> HttpResponse:
     tenant, form = _resolve(request)
     if not form.is_valid():
-        messages = [message for errors in form.errors.values() for message in errors]
-        return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
+        return _period_refused(form)
     dashboard = dashboard_build(tenant=tenant, date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
     filename = f"dashboard-{tenant.slug}-{dashboard.date_from}-{dashboard.date_to}.csv"
     return csv_attachment(dashboard_csv_rows(dashboard), filename=filename)
@@ -518,8 +523,7 @@ def all_tenants_dashboard_export_view(request: HttpRequest) -> HttpResponse:
         raise Http404("No such page.")
     form = DashboardForm(request.GET, tenants=None, today=timezone.now().date())
     if not form.is_valid():
-        messages = [message for errors in form.errors.values() for message in errors]
-        return HttpResponse(" ".join(messages), status=400, content_type="text/plain; charset=utf-8")
+        return _period_refused(form)
     dashboard = all_tenants_dashboard_build(date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
     filename = f"dashboard-all-tenants-{dashboard.date_from}-{dashboard.date_to}.csv"
     return csv_attachment(all_tenants_csv_rows(dashboard), filename=filename)
