@@ -1,6 +1,6 @@
 """Reads of telemetry that are more than a `get`: the counts, for the dashboards and the counts API."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db.models import Sum
 
@@ -12,7 +12,6 @@ from telemetry.models import (
     IngestionCount,
     ScrubbedDailyCount,
     UsageDailySum,
-    UsageRecord,
 )
 from telemetry.policy import decide, explain_error_reporting, explain_usage
 from telemetry.records import USAGE_COUNTER_NAMES
@@ -163,21 +162,10 @@ def dashboard_policy_changes(*, tenant: Tenant, date_from: date, date_to: date) 
 def erasure_preview(*, tenant: Tenant, pseudonyms: list[str]) -> dict[str, int]:
     """What erasing the user of these pseudonyms would remove, per table (as end_user_erase counts it).
 
-    The error reports are counted through the (user_hash, day) index: one user's reports, not a scan."""
+    The error reports are counted through the (user_hash, timestamp, id) index: one user's reports, not a scan."""
     return {
         "error_reports": ErrorReport.objects.filter(tenant=tenant, user_hash__in=pseudonyms).count(),
         "end_users": EndUser.objects.filter(tenant=tenant, user_hash__in=pseudonyms).count(),
-    }
-
-
-def expiring_records(*, tenant: Tenant, usage_days: int, error_report_days: int, today: date) -> dict[str, int]:
-    """How many of the tenant's stored records a retention of these days leaves expired (lifecycle.md:
-    a record is expired when its day is older than today minus the retention)."""
-    return {
-        "usage": UsageRecord.objects.filter(tenant=tenant, day__lt=today - timedelta(days=usage_days)).count(),
-        "error_reports": ErrorReport.objects.filter(
-            tenant=tenant, day__lt=today - timedelta(days=error_report_days)
-        ).count(),
     }
 
 
