@@ -4,18 +4,20 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
 from tenants.scoping import admin_tenant_id, portal_role_of
 
 # What a tenant admin calls their tenant; support staff and superusers, who see many, say "Tenants".
-OWN_TENANT_LABEL = "Your organization"
+OWN_TENANT_LABEL = _("Your organization")
 
 
 class PortalAdminSite(admin.AdminSite):
-    site_header = "Telemetry governance portal"
-    site_title = "Telemetry portal"
-    index_title = "Administration"
+    site_header = _("Telemetry governance portal")
+    site_title = _("Telemetry portal")
+    index_title = _("Administration")
     index_template = "admin/portal_index.html"
 
     def has_permission(self, request):
@@ -74,4 +76,4 @@ class PortalAdminSite(admin.AdminSite):
 def forbidden_page(request) -> HttpResponse:
     """The portal's 403 page: its navigation, and a sentence that says why (templates/403.html)."""
     context = admin.site.each_context(request) if hasattr(request, "user") else {}
-    return render(request, "403.html", {**context, "title": "You may not do this"}, status=403)
+    return render(request, "403.html", {**context, "title": gettext("You may not do this")}, status=403)

@@ -79,6 +79,10 @@ MIDDLEWARE = [
     # early by an inner one (the NUL refusal below, a static file) carries them too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # The browser's language or the switcher's cookie chooses (neither is read from the session), except
+    # under the client API, which answers in English. Outside the NUL refusal, so that it speaks the
+    # language and carries Content-Language like any other answer.
+    "portal.middleware.PortalLocaleMiddleware",
     # Early: a NUL in the address is refused before anything can pass it to the database.
     "portal.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -137,7 +141,17 @@ AXES_VERBOSE = False
 # Axes keys attempts by the client's /24 (IPv4) or /48 (IPv6) network, never its full address.
 AXES_CLIENT_IP_CALLABLE = "portal.security.client_network"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages of the source document's revisions (operations.md, "Languages"). The names are the
+# languages' own (the switcher shows get_language_info(code).name_local), so they are not marked.
+LANGUAGES = [
+    ("en", "English"),
+    ("it", "Italiano"),
+    ("zh-hans", "简体中文"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -146,6 +160,8 @@ FORMAT_MODULE_PATH = ["portal.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The portal's own files (the language switcher's style); the apps' come from their static/ folders.
+STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

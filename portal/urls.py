@@ -21,6 +21,8 @@ urlpatterns = [
     path("portal/datasheet/export.csv", datasheet_csv_view, name="datasheet_export_csv"),
     path("portal/datasheet/export.json", datasheet_json_view, name="datasheet_export_json"),
     path("portal/erase/", erasure_views.erase_view, name="erase_end_user"),
+    # The language switcher on every page posts to set_language (/i18n/setlang/).
+    path("i18n/", include("django.conf.urls.i18n")),
     # The portal is the admin: nobody has anything to find at the bare root.
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="root"),
     path("", include("telemetry.urls")),

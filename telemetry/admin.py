@@ -22,9 +22,13 @@ from django.db.models.functions import Upper
 from django.db.models.lookups import Exact
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
+from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal.admin_paging import CountFreeListMixin
+from telemetry.charts import number_label
 from telemetry.csv_export import safe_cell
 from telemetry.models import CensusRecord, ErrorCodeDailyCount, ErrorReport, UsageRecord
 from telemetry.names import fqdn_key
@@ -37,10 +41,27 @@ from tenants.services import records_export_audit
 
 # An export reads at most this many rows (a streamed file of about 20 MB); the page and the file say so.
 EXPORT_ROW_LIMIT = 100_000
-EXPORT_LIMIT_NOTE = f"Exports stop at {EXPORT_ROW_LIMIT:,} rows, newest first: narrow the list to export the rest."
-EXPORT_TRUNCATED_NOTE = (
-    f"Stopped at {EXPORT_ROW_LIMIT:,} rows: more match. Narrow the list (a date range, a tenant) to export the rest."
-)
+
+
+def _export_limit_note() -> str:
+    return ngettext(
+        "Exports stop at %(rows)s row, newest first: narrow the list to export the rest.",
+        "Exports stop at %(rows)s rows, newest first: narrow the list to export the rest.",
+        EXPORT_ROW_LIMIT,
+    ) % {"rows": number_label(EXPORT_ROW_LIMIT)}
+
+
+def _export_truncated_note() -> str:
+    return ngettext(
+        "Stopped at %(rows)s row: more match. Narrow the list (a date range, a tenant) to export the rest.",
+        "Stopped at %(rows)s rows: more match. Narrow the list (a date range, a tenant) to export the rest.",
+        EXPORT_ROW_LIMIT,
+    ) % {"rows": number_label(EXPORT_ROW_LIMIT)}
+
+
+# Worded and numbered in the language active where they are shown.
+EXPORT_LIMIT_NOTE = lazy(_export_limit_note, str)()
+EXPORT_TRUNCATED_NOTE = lazy(_export_truncated_note, str)()
 # The error-code filter offers the codes counted in the last days (any other can still be searched for).
 ERROR_CODE_CHOICES_LIMIT = 200
 ERROR_CODE_CHOICES_DAYS = 31
@@ -55,8 +76,8 @@ def error_code_is(code: str) -> Q:
 # Column headers in the portal's words where a field's own name reads wrong ("Os name", "Ims sent"):
 # changing the fields' verbose_name would need a migration for a label.
 COLUMN_LABELS = {
-    "os_name": "OS name",
-    "ip_network": "IP network",
+    "os_name": gettext_lazy("OS name"),
+    "ip_network": gettext_lazy("IP network"),
     **{counter.name: counter.label for counter in USAGE_COUNTERS},
 }
 
@@ -77,7 +98,7 @@ class DateRangeFilter(admin.ListFilter):
     """Records from one UTC day to another (either end may be left open): a range on timestamp, which
     every time-order index serves as the range of its timestamp column."""
 
-    title = "date (UTC)"
+    title = gettext_lazy("date (UTC)")
     template = "admin/telemetry/date_range_filter.html"
     from_var = "from_day"
     to_var = "to_day"
@@ -142,7 +163,7 @@ class VisiblePoolFilter(RelatedFieldListFilter):
 class ErrorCodeFilter(admin.SimpleListFilter):
     """The error codes seen lately, from the small daily count table (never from the records)."""
 
-    title = "error code"
+    title = gettext_lazy("error code")
     parameter_name = "error_code"
 
     def lookups(self, request, model_admin):
@@ -172,13 +193,28 @@ class _Echo:
         return value
 
 
+# The words an export's audit entry keeps for its filters (stored in English: see export_filter_words).
+EXPORT_FROM = gettext_lazy("from")
+EXPORT_TO = gettext_lazy("to")
+EXPORT_SEARCH = gettext_lazy("search")
+EXPORT_SEARCH_NOT_KEPT = gettext_lazy("(its text is not kept)")
+
+
 def export_filter_words(request, changelist) -> dict[str, str]:
     """The filters of an export as the list's sidebar shows them, for its audit entry: a looked-up
-    user only as the sidebar masks them, and a search term never (it may be a person's ID)."""
+    user only as the sidebar masks them, and a search term never (it may be a person's ID).
+
+    The words are English whatever the viewer's language: the audit log stores no translated text
+    (its sentence is translated where it is shown)."""
+    with translation.override("en"):
+        return _export_filter_words(request, changelist)
+
+
+def _export_filter_words(request, changelist) -> dict[str, str]:
     words = {}
     for spec in changelist.filter_specs:
         if isinstance(spec, DateRangeFilter):
-            ends = {spec.from_var: "from", spec.to_var: "to"}
+            ends = {spec.from_var: str(EXPORT_FROM), spec.to_var: str(EXPORT_TO)}
             words.update({ends[name]: day.isoformat() for name, day in spec.days.items() if day is not None})
             continue
         if not any(name in request.GET for name in spec.expected_parameters()):
@@ -187,7 +223,7 @@ def export_filter_words(request, changelist) -> dict[str, str]:
         if shown:
             words[str(spec.title)] = ", ".join(shown)
     if changelist.query:
-        words["search"] = "(its text is not kept)"
+        words[str(EXPORT_SEARCH)] = str(EXPORT_SEARCH_NOT_KEPT)
     return words
 
 
@@ -245,34 +281,45 @@ class RecordBrowserAdmin(CountFreeListMixin, PortalModelAdmin):
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist", current_app=self.admin_site.name
             )
             return HttpResponseRedirect(changelist_url)
+        # In English, as every audit entry is stored (see export_filter_words).
+        with translation.override("en"):
+            records = str(self.opts.verbose_name_plural)
         records_export_audit(
             tenant=_export_tenant(request, changelist),
             actor=actor_of(request),
-            records=str(self.opts.verbose_name_plural),
+            records=records,
             filters=export_filter_words(request, changelist),
         )
         writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
-        rows = (writer.writerow([safe_cell(cell) for cell in row]) for row in self.export_rows(changelist.queryset))
+        # The file is written as it streams, after this view has returned: in the request's language.
+        language = translation.get_language()
+        rows = (
+            writer.writerow([safe_cell(cell) for cell in row])
+            for row in self.export_rows(changelist.queryset, language=language)
+        )
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.opts.model_name}s.csv"'
         return response
 
-    def export_rows(self, queryset):
+    def export_rows(self, queryset, *, language: str | None = None):
         """The header, then each row's list columns (pseudonyms masked as in the list), then, when more
-        rows match than the bound, a last line that says so."""
+        rows match than the bound, a last line that says so; the words in `language` (default: the
+        one active when the rows are read)."""
         columns = self.export_fields or self.list_display
-        yield [capfirst(label_for_field(column, self.model, self)) for column in columns]
-        # The bound is read as one row more: whether it was reached is known without counting.
-        for number, record in enumerate(queryset[: EXPORT_ROW_LIMIT + 1].iterator(chunk_size=2000)):
-            if number == EXPORT_ROW_LIMIT:
-                yield [EXPORT_TRUNCATED_NOTE]
-                return
-            yield [self.export_value(record, column) for column in columns]
+        with translation.override(language or translation.get_language()):
+            yield [str(capfirst(label_for_field(column, self.model, self))) for column in columns]
+            # The bound is read as one row more: whether it was reached is known without counting.
+            for number, record in enumerate(queryset[: EXPORT_ROW_LIMIT + 1].iterator(chunk_size=2000)):
+                if number == EXPORT_ROW_LIMIT:
+                    yield [str(EXPORT_TRUNCATED_NOTE)]
+                    return
+                yield [self.export_value(record, column) for column in columns]
 
     def export_value(self, record, column):
         field, _attr, value = lookup_field(column, record, self)
         if getattr(field, "flatchoices", None):
-            return dict(field.flatchoices).get(value, value)
+            label = dict(field.flatchoices).get(value)
+            return value if label is None else str(label)
         if isinstance(value, dt.datetime):
             return value.isoformat()
         if isinstance(value, Model):
@@ -328,7 +375,7 @@ class TenantRecordBrowserAdmin(RecordBrowserAdmin):
         # Support staff and superusers see every tenant; the boundary still decides it.
         return self.model.objects.visible_to(request.user)
 
-    @admin.display(description="Pool")
+    @admin.display(description=gettext_lazy("Pool"))
     def pool_fqdn(self, obj):
         return obj.pool.fqdn
 
@@ -367,18 +414,18 @@ class ErrorReportAdmin(FindUserByIdMixin, TenantRecordBrowserAdmin):
         "crash",
     )
     search_fields = ("error_code",)
-    search_help_text = (
+    search_help_text = gettext_lazy(
         "An exact conversation thread ID, error code (in any case) or pool FQDN. "
         "To find a user's reports, use the user ID form above."
     )
-    found_user_text = "Showing the error reports of the user you looked up:"
-    no_user_text = "No error reports from a user with that ID."
+    found_user_text = gettext_lazy("Showing the error reports of the user you looked up:")
+    no_user_text = gettext_lazy("No error reports from a user with that ID.")
 
-    @admin.display(description="User")
+    @admin.display(description=gettext_lazy("User"))
     def user(self, obj):
         return mask_pseudonym(obj.user_hash)
 
-    @admin.display(description="SIP URI")
+    @admin.display(description=gettext_lazy("SIP URI"))
     def sip_uri(self, obj):
         return mask_pseudonym(obj.sip_uri_hash)
 
@@ -412,7 +459,7 @@ class UsageRecordAdmin(TenantRecordBrowserAdmin):
     # Not by record ID: no page needed it enough to keep a random-key index on every usage record
     # (telemetry/models.py, the index diet). Whether a record arrived is the ledger's to say.
     search_fields = ("pool",)
-    search_help_text = "An exact pool FQDN."
+    search_help_text = gettext_lazy("An exact pool FQDN.")
 
     def exact_search_alternatives(self, term):
         return pool_match(term)
@@ -436,11 +483,11 @@ class CensusRecordAdmin(RecordBrowserAdmin):
     )
     list_filter = ("client", DateRangeFilter)
     search_fields = ("app_name",)
-    search_help_text = (
+    search_help_text = gettext_lazy(
         "An exact app name, OS name, language, OS version, or OS name and version (e.g. “Windows 10.0.19045”)."
     )
 
-    @admin.display(description="User")
+    @admin.display(description=gettext_lazy("User"))
     def user(self, obj):
         return mask_pseudonym(obj.user_hash)
 

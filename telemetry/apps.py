@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TelemetryConfig(AppConfig):
     name = "telemetry"
-    verbose_name = "Telemetry"
+    verbose_name = _("Telemetry")
 
     def ready(self):
         # The what-if of the policy pages and what a shorter retention deletes read the ledger (never the

@@ -12,11 +12,14 @@ changes under the same numbers (`marker_groups`).
 """
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils.formats import date_format, number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 WIDTH = 760
 HEIGHT = 330
@@ -33,6 +36,9 @@ MAX_X_LABELS = 8
 MAX_TICK_STEPS = 5
 # Width of one character of a chart text (11px bold, dashboard.css), generously rounded up.
 CHAR_WIDTH = 7.2
+# A legend label's character: a Latin one, and a wide one (Chinese), which takes about a full em.
+LEGEND_CHAR_WIDTH = 7
+LEGEND_WIDE_CHAR_WIDTH = 12
 MARKER_HEIGHT = 16
 MARKER_GAP = 3
 # Small multiples: one panel per series, each with its own axis, for series of unlike magnitudes.
@@ -82,8 +88,21 @@ class MarkerGroup:
 
 
 def day_label(day: date) -> str:
-    """The dashboard's one date format, in its tables and on its charts alike."""
-    return day.isoformat()
+    """The dashboard's one date format, in its tables and on its charts alike: the language's short
+    date (ISO for English, portal/formats/en)."""
+    return date_format(day, "SHORT_DATE_FORMAT")
+
+
+def number_label(value: int) -> str:
+    """A count as the language groups its digits ("30,000" in English), on the charts and in their
+    descriptions as in the tables beside them (humanize's intcomma)."""
+    return number_format(value, force_grouping=True)
+
+
+def _legend_text_width(text: str) -> int:
+    return sum(
+        LEGEND_WIDE_CHAR_WIDTH if unicodedata.east_asian_width(char) in "WF" else LEGEND_CHAR_WIDTH for char in text
+    )
 
 
 def tick_step(maximum: int, *, max_steps: int = MAX_TICK_STEPS) -> int:
@@ -136,7 +155,9 @@ def _value_axis(frame: _Frame, axis: list[int]) -> list[str]:
     for value in axis:
         y = frame.y(value, axis[-1])
         parts.append(f'<line class="chart-grid" x1="{LEFT}" x2="{LEFT + PLOT_WIDTH}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>')
-        parts.append(f'<text class="chart-tick" x="{LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end">{value:,}</text>')
+        parts.append(
+            f'<text class="chart-tick" x="{LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end">{number_label(value)}</text>'
+        )
     parts.append(
         f'<line class="chart-axis" x1="{LEFT}" x2="{LEFT + PLOT_WIDTH}" y1="{_fmt(frame.bottom)}" '
         f'y2="{_fmt(frame.bottom)}"/>'
@@ -168,7 +189,7 @@ def _legend(series: list[Series], *, height: int) -> list[str]:
     for item in series:
         parts.append(f'<rect class="{escape(item.css_class)}" x="{x}" y="{y - 9}" width="12" height="12"/>')
         parts.append(f'<text class="chart-legend-label" x="{x + 16}" y="{y + 1}">{escape(item.name)}</text>')
-        x += 16 + int(len(item.name) * 7) + 20
+        x += 16 + _legend_text_width(str(item.name)) + 20
     parts.append("</g>")
     return parts
 
@@ -207,7 +228,9 @@ def _markers(days: list[date], markers: list[Marker], frames: list[_Frame]) -> l
     index_of = {day: index for index, day in enumerate(days)}
     parts = []
     for group in marker_groups(days, markers):
-        title = escape(f"Policy change {group.number}: {group.description}")
+        title = escape(
+            gettext("Policy change %(number)s: %(changes)s") % {"number": group.number, "changes": group.description}
+        )
         parts.append(f'<g class="chart-marker"><title>{title}</title>')
         for day in group.days:
             x = _fmt(LEFT + band * (index_of[day] + 0.5))
@@ -239,16 +262,16 @@ def _svg(*, chart_id: str, title: str, description: str, body: list[str], height
 def _empty(days: list[date], *, height: int = HEIGHT) -> list[str]:
     if days:
         return []
-    return [f'<text class="chart-empty" x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle">No days</text>']
+    words = escape(gettext("No days"))
+    return [f'<text class="chart-empty" x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle">{words}</text>']
 
 
 def _marker_words(days: list[date], markers: list[Marker]) -> str:
     groups = marker_groups(days, markers)
     if not groups:
         return ""
-    return " Numbered markers show policy changes: " + " ".join(
-        f"{group.number}. {group.description}." for group in groups
-    )
+    changes = " ".join(f"{group.number}. {group.description}." for group in groups)
+    return " " + gettext("Numbered markers show policy changes: %(changes)s") % {"changes": changes}
 
 
 def stacked_bar_chart(
@@ -271,7 +294,7 @@ def stacked_bar_chart(
                 continue
             y_top = frame.y(base + value, axis[-1])
             height = frame.y(base, axis[-1]) - y_top
-            label = escape(f"{day_label(day)}: {item.name} {value:,}")
+            label = escape(f"{day_label(day)}: {item.name} {number_label(value)}")
             body.append(
                 f'<rect class="{escape(item.css_class)}" x="{_fmt(x)}" y="{_fmt(y_top)}" '
                 f'width="{_fmt(bar_width)}" height="{_fmt(max(height, 0.5))}"><title>{label}</title></rect>'
@@ -292,7 +315,7 @@ def _line(frame: _Frame, maximum: int, days: list[date], item: Series) -> list[s
         path = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in points)
         parts.append(f'<polyline points="{path}"/>')
     for (x, y), day, value in zip(points, days, item.values, strict=True):
-        label = escape(f"{day_label(day)}: {item.name} {value:,}")
+        label = escape(f"{day_label(day)}: {item.name} {number_label(value)}")
         parts.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="2.5"><title>{label}</title></circle>')
     parts.append("</g>")
     return parts

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -47,7 +48,9 @@ TOP_ERROR_CODES = 20
 
 def policy_change_words(entry: AuditLogEntry) -> str:
     """An audit entry as a sentence: "Usage data collection turned off by hamlet"."""
-    return f"{entry.summary} by {actor_words(entry.actor)}"
+    # Translators: a policy change (e.g. "Usage data collection turned off") and who made it (a user
+    # name, or "the set_cs_client_policy command").
+    return gettext("%(change)s by %(actor)s") % {"change": entry.summary, "actor": actor_words(entry.actor)}
 
 
 class DashboardForm(PeriodForm):
@@ -58,7 +61,9 @@ class DashboardForm(PeriodForm):
         self.tenants = tenants
         if tenants is not None:
             self.fields["tenant"] = forms.ChoiceField(
-                choices=[(tenant.slug, tenant.name) for tenant in tenants], required=False, label="Tenant"
+                choices=[(tenant.slug, tenant.name) for tenant in tenants],
+                required=False,
+                label=gettext_lazy("Tenant"),
             )
         # The tenant first, then the period.
         self.order_fields(["tenant", "from", "to"])
@@ -80,7 +85,9 @@ class LedgerRow:
 
     @property
     def why_dropped(self) -> str:
-        return "; ".join(f"{reason_words(reason)}: {count:,}" for reason, count in self.drop_reasons.items())
+        return "; ".join(
+            f"{reason_words(reason)}: {charts.number_label(count)}" for reason, count in self.drop_reasons.items()
+        )
 
 
 @dataclass
@@ -118,7 +125,14 @@ class Dashboard:
 def _policy_summary(tenant: Tenant) -> list[tuple[str, str]]:
     lines = client_policy_summary(tenant.policy)
     for pool, setting in pools_with_effective_meeting_ux(tenant=tenant):
-        lines.append((f"Meetings App telemetry for {pool.fqdn}", f"{on_off(setting.enabled)} ({setting.identity})"))
+        lines.append(
+            (
+                gettext("Meetings App telemetry for %(pool)s") % {"pool": pool.fqdn},
+                # Translators: a setting's value (On, Off) and the scope that decided it, e.g. "On (Site:Redmond)".
+                pgettext("setting value and its scope", "%(value)s (%(scope)s)")
+                % {"value": on_off(setting.enabled), "scope": setting.identity},
+            )
+        )
     return lines
 
 
@@ -185,6 +199,9 @@ def dashboard_build(*, tenant: Tenant, date_from: date, date_to: date) -> Dashbo
     )
 
 
+VERTICAL_LINES = gettext_noop("Vertical lines mark policy changes.")
+
+
 def _outcome_chart(dashboard: Dashboard, category: Category) -> dict:
     index = {day: position for position, day in enumerate(dashboard.days)}
     values = {outcome: [0] * len(dashboard.days) for outcome in ("accepted", "dropped", "rejected")}
@@ -194,22 +211,39 @@ def _outcome_chart(dashboard: Dashboard, category: Category) -> dict:
                 series[index[row.day]] += getattr(row, outcome)
     label = category_words(category)
     totals = {outcome: sum(series) for outcome, series in values.items()}
-    description = (
-        f"{label} records per day from {dashboard.date_from} to {dashboard.date_to}: "
-        f"{totals['accepted']:,} accepted, {totals['dropped']:,} dropped by policy, {totals['rejected']:,} rejected. "
-        "Vertical lines mark policy changes."
+    counted = {
+        "accepted": ngettext("%(count)s accepted", "%(count)s accepted", totals["accepted"]),
+        "dropped": ngettext("%(count)s dropped by policy", "%(count)s dropped by policy", totals["dropped"]),
+        "rejected": ngettext("%(count)s rejected", "%(count)s rejected", totals["rejected"]),
+    }
+    description = " ".join(
+        [
+            # Translators: e.g. "Usage records per day from 2026-03-01 to 2026-03-30: 1,200 accepted, 3 dropped
+            # by policy, 0 rejected."
+            gettext("%(category)s records per day from %(from)s to %(to)s: %(accepted)s, %(dropped)s, %(rejected)s.")
+            % {
+                "category": label,
+                "from": charts.day_label(dashboard.date_from),
+                "to": charts.day_label(dashboard.date_to),
+                **{
+                    outcome: words % {"count": charts.number_label(totals[outcome])}
+                    for outcome, words in counted.items()
+                },
+            },
+            gettext(VERTICAL_LINES),
+        ]
     )
     return {
-        "title": f"{label}: accepted, dropped and rejected records per day",
+        "title": gettext("%(category)s: accepted, dropped and rejected records per day") % {"category": label},
         "svg": charts.stacked_bar_chart(
             chart_id=f"chart-{category}",
-            title=f"{label} records per day",
+            title=gettext("%(category)s records per day") % {"category": label},
             description=description,
             days=dashboard.days,
             series=[
-                charts.Series("Accepted", values["accepted"], "series-accepted"),
-                charts.Series("Dropped by policy", values["dropped"], "series-dropped"),
-                charts.Series("Rejected", values["rejected"], "series-rejected"),
+                charts.Series(str(Outcome.ACCEPTED.label), values["accepted"], "series-accepted"),
+                charts.Series(str(Outcome.DROPPED.label), values["dropped"], "series-dropped"),
+                charts.Series(gettext("Rejected"), values["rejected"], "series-rejected"),
             ],
             markers=dashboard.markers,
         ),
@@ -220,15 +254,29 @@ def _panels_chart(
     *, chart_id: str, heading: str, title: str, what: str, days, rows, totals, labels: dict[str, str], markers, marks=""
 ) -> dict:
     """A small-multiples chart, one panel per figure of `labels` (name -> words), each on its own scale,
-    with the period's totals in its screen-reader description."""
+    with the period's totals in its screen-reader description. `what` and `marks` are whole sentences
+    in the language shown (`marks` empty or starting with a space)."""
     series = [
         charts.Series(label, [row[name] or 0 for row in rows], f"series-{position}")
         for position, (name, label) in enumerate(labels.items(), start=1)
     ]
+    figures = pgettext("separator of a list", ", ").join(
+        # Translators: a figure of a chart and its total over the period, e.g. "Call minutes 30,000".
+        pgettext("figure and its total", "%(figure)s %(total)s")
+        % {"figure": label, "total": charts.number_label(totals[name])}
+        for name, label in labels.items()
+    )
     description = (
-        f"{what}: "
-        + ", ".join(f"{label} {totals[name]:,}" for name, label in labels.items())
-        + f". One panel per figure, each on its own scale.{marks}"
+        " ".join(
+            [
+                # Translators: what a chart shows (a whole phrase) and the totals of its figures, e.g. "Stored
+                # usage per day from 2026-03-01 to 2026-03-30, all pools: IMs sent 12, Call minutes 30".
+                pgettext("a chart's contents and its figures", "%(what)s: %(figures)s.")
+                % {"what": what, "figures": figures},
+                gettext("One panel per figure, each on its own scale."),
+            ]
+        )
+        + marks
     )
     return {
         "title": heading,
@@ -241,15 +289,16 @@ def _panels_chart(
 def _usage_chart(dashboard: Dashboard) -> dict:
     return _panels_chart(
         chart_id="chart-usage-sums",
-        heading="Stored usage per day (each counter on its own scale)",
-        title="Stored usage per day",
-        what=f"Stored usage per day from {dashboard.date_from} to {dashboard.date_to}, all pools",
+        heading=gettext("Stored usage per day (each counter on its own scale)"),
+        title=gettext("Stored usage per day"),
+        what=gettext("Stored usage per day from %(from)s to %(to)s, all pools")
+        % {"from": charts.day_label(dashboard.date_from), "to": charts.day_label(dashboard.date_to)},
         days=dashboard.days,
         rows=dashboard.usage_by_day,
         totals=dashboard.usage_total,
         labels={counter.name: counter.label for counter in USAGE_COUNTERS},
         markers=dashboard.markers,
-        marks=" Vertical lines mark policy changes.",
+        marks=" " + gettext(VERTICAL_LINES),
     )
 
 
@@ -277,7 +326,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     tenant, form = _resolve(request)
     context = {
         **_admin_context(request),
-        "title": f"Telemetry dashboard: {tenant.name}",
+        "title": gettext("Telemetry dashboard: %(tenant)s") % {"tenant": tenant.name},
         "tenant": tenant,
         "form": form,
         # Support staff see the policy page read-only; only the tenant's own admin may change it.
@@ -304,28 +353,40 @@ def _period_csv_sections(dashboard: "Dashboard | AllTenantsDashboard") -> list[t
     every tenant, each pool with its tenant."""
     usage_header = [counter.label for counter in USAGE_COUNTERS]
     every_tenant = isinstance(dashboard, AllTenantsDashboard)
-    pool_header = ["Pool", "Tenant"] if every_tenant else ["Pool"]
+    pool_header = [gettext("Pool"), gettext("Tenant")] if every_tenant else [gettext("Pool")]
 
     def pool(row: dict) -> list:
         return [row["pool__fqdn"], row["tenant__slug"]] if every_tenant else [row["pool__fqdn"]]
 
     return [
         (
-            "Records per day",
-            ["Day", "Category", "Accepted", "Dropped by policy", "Rejected", "Duplicates", "Why dropped"],
+            gettext("Records per day"),
+            [
+                gettext("Day"),
+                gettext("Category"),
+                Outcome.ACCEPTED.label,
+                Outcome.DROPPED.label,
+                gettext("Rejected"),
+                gettext("Duplicates"),
+                gettext("Why dropped"),
+            ],
             [
                 [row.day, row.category_label, row.accepted, row.dropped, row.rejected, row.duplicates, row.why_dropped]
                 for row in dashboard.ledger
             ],
         ),
-        ("Dropped by policy", ["Category", "Reason", "Records"], [list(drop) for drop in dashboard.drops]),
         (
-            "Usage by pool",
-            [*pool_header, "Usage records", *usage_header],
+            Outcome.DROPPED.label,
+            [gettext("Category"), gettext("Reason"), gettext("Records")],
+            [list(drop) for drop in dashboard.drops],
+        ),
+        (
+            gettext("Usage by pool"),
+            [*pool_header, gettext("Usage records"), *usage_header],
             [[*pool(row), row["records"], *usage_counters(row)] for row in dashboard.usage_by_pool]
             + [
                 [
-                    "Total",
+                    gettext("Total"),
                     *[""] * (len(pool_header) - 1),
                     dashboard.usage_total["records"],
                     *usage_counters(dashboard.usage_total),
@@ -333,22 +394,26 @@ def _period_csv_sections(dashboard: "Dashboard | AllTenantsDashboard") -> list[t
             ],
         ),
         (
-            "Usage per day",
-            ["Day", "Usage records", *usage_header],
+            gettext("Usage per day"),
+            [gettext("Day"), gettext("Usage records"), *usage_header],
             [[row["day"], row["records"], *usage_counters(row)] for row in dashboard.usage_by_day],
         ),
         (
-            "Top federation partners",
-            ["Federation partner", "Usage records"],
+            gettext("Top federation partners"),
+            [gettext("Federation partner"), gettext("Usage records")],
             [[r["partner"], r["total"]] for r in dashboard.partners],
         ),
         (
-            "Error reports by error code",
-            ["Error code", "Error reports"],
+            gettext("Error reports by error code"),
+            [gettext("Error code"), gettext("Error reports")],
             [[r["error_code"], r["total"]] for r in dashboard.error_codes],
         ),
-        ("Personal values replaced in free text", ["Values replaced"], [[dashboard.scrubbed]]),
+        (gettext("Personal values replaced in free text"), [gettext("Values replaced")], [[dashboard.scrubbed]]),
     ]
+
+
+def _period_header() -> list[str]:
+    return [pgettext("start of a period", "From"), pgettext("end of a period", "To")]
 
 
 def _csv_lines(sections: list[tuple[str, list, list[list]]]) -> list[list]:
@@ -363,12 +428,20 @@ def dashboard_csv_rows(dashboard: Dashboard) -> list[list]:
     """The page's tables, one section after another."""
     return _csv_lines(
         [
-            ("Tenant", ["Tenant", "From", "To"], [[dashboard.tenant.slug, dashboard.date_from, dashboard.date_to]]),
-            ("Current policy", ["Setting", "Value"], [list(line) for line in dashboard.policy]),
+            (
+                gettext("Tenant"),
+                [gettext("Tenant"), *_period_header()],
+                [[dashboard.tenant.slug, dashboard.date_from, dashboard.date_to]],
+            ),
+            (
+                gettext("Current policy"),
+                [gettext("Setting"), gettext("Value")],
+                [list(line) for line in dashboard.policy],
+            ),
             *_period_csv_sections(dashboard),
             (
-                "Policy changes",
-                ["When (UTC)", "Change"],
+                gettext("Policy changes"),
+                [gettext("When (UTC)"), gettext("Change")],
                 [[entry.created_at.strftime("%Y-%m-%d %H:%M"), words] for entry, words in dashboard.policy_changes],
             ),
         ]
@@ -426,11 +499,12 @@ class AllTenantsDashboard:
 
 # The census sums' words (CensusDailySum, selectors.CENSUS_SUMMED), on the page, its chart and the CSV.
 CENSUS_LABELS = {
-    "records": "Census records",
-    "sign_in_attempts": "Sign-in attempts",
-    "sign_in_failures": "Sign-in failures",
+    "records": gettext_lazy("Census records"),
+    "sign_in_attempts": gettext_lazy("Sign-in attempts"),
+    "sign_in_failures": gettext_lazy("Sign-in failures"),
 }
-CENSUS_NOTE = (
+# In English here (tests and callers compare it as a plain string); the page shows gettext(CENSUS_NOTE).
+CENSUS_NOTE = gettext_noop(
     "Census names no tenant: these figures cover the whole installation. A census record is counted here "
     "once the maintenance (maintain_telemetry) has moved it from the staging table into the census table, "
     "on the day it is dated."
@@ -455,9 +529,10 @@ def all_tenants_dashboard_build(*, date_from: date, date_to: date) -> AllTenants
 def _census_chart(dashboard: AllTenantsDashboard) -> dict:
     return _panels_chart(
         chart_id="chart-census-sums",
-        heading="Census records and their sign-ins per day (each on its own scale)",
-        title="Census per day",
-        what=f"Census per day from {dashboard.date_from} to {dashboard.date_to}, the whole installation",
+        heading=gettext("Census records and their sign-ins per day (each on its own scale)"),
+        title=gettext("Census per day"),
+        what=gettext("Census per day from %(from)s to %(to)s, the whole installation")
+        % {"from": charts.day_label(dashboard.date_from), "to": charts.day_label(dashboard.date_to)},
         days=dashboard.days,
         rows=dashboard.census_by_day,
         totals=dashboard.census_total,
@@ -473,7 +548,7 @@ def all_tenants_dashboard_view(request: HttpRequest) -> HttpResponse:
     if visible_tenant_ids(request.user) is not None:
         raise Http404("No such page.")
     form = DashboardForm(request.GET, tenants=None, today=timezone.now().date())
-    context = {**_admin_context(request), "title": "Telemetry dashboard: all tenants", "form": form}
+    context = {**_admin_context(request), "title": gettext("Telemetry dashboard: all tenants"), "form": form}
     if not form.is_valid():
         return render(request, "dashboard/all_tenants.html", context, status=400)
     dashboard = all_tenants_dashboard_build(date_from=form.cleaned_data["from"], date_to=form.cleaned_data["to"])
@@ -485,7 +560,7 @@ def all_tenants_dashboard_view(request: HttpRequest) -> HttpResponse:
         usage_chart=_usage_chart(dashboard),
         usage_labels=[counter.label for counter in USAGE_COUNTERS],
         census_chart=_census_chart(dashboard),
-        census_note=CENSUS_NOTE,
+        census_note=gettext(CENSUS_NOTE),
         period_query=f"from={dashboard.date_from}&to={dashboard.date_to}",
         top_tenants=TOP_TENANTS,
     )
@@ -494,22 +569,26 @@ def all_tenants_dashboard_view(request: HttpRequest) -> HttpResponse:
 
 def all_tenants_csv_rows(dashboard: AllTenantsDashboard) -> list[list]:
     """The all-tenants page's tables, one section after another, as the tenant CSV has them."""
-    ranking_header = ["Rank", "Tenant", "Name"]
+    ranking_header = [gettext("Rank"), gettext("Tenant"), gettext("Name")]
 
     def ranked(rows: list[dict]) -> list[list]:
         return [[rank, row["tenant__slug"], row["tenant__name"], row["total"]] for rank, row in enumerate(rows, 1)]
 
     return _csv_lines(
         [
-            ("All tenants", ["From", "To"], [[dashboard.date_from, dashboard.date_to]]),
-            ("Tenants by volume", [*ranking_header, "Records received"], ranked(dashboard.tenants_by_volume)),
-            ("Tenants by drops", [*ranking_header, "Dropped by policy"], ranked(dashboard.tenants_by_drops)),
+            (gettext("All tenants"), _period_header(), [[dashboard.date_from, dashboard.date_to]]),
+            (
+                gettext("Tenants by volume"),
+                [*ranking_header, gettext("Records received")],
+                ranked(dashboard.tenants_by_volume),
+            ),
+            (gettext("Tenants by drops"), [*ranking_header, Outcome.DROPPED.label], ranked(dashboard.tenants_by_drops)),
             *_period_csv_sections(dashboard),
             (
-                "Census per day (the whole installation; counted when the maintenance moves staged records)",
-                ["Day", *(CENSUS_LABELS[name] for name in CENSUS_SUMMED)],
+                gettext("Census per day (the whole installation; counted when the maintenance moves staged records)"),
+                [gettext("Day"), *(CENSUS_LABELS[name] for name in CENSUS_SUMMED)],
                 [[row["day"], *(row[name] for name in CENSUS_SUMMED)] for row in dashboard.census_by_day]
-                + [["Total", *(dashboard.census_total[name] for name in CENSUS_SUMMED)]],
+                + [[gettext("Total"), *(dashboard.census_total[name] for name in CENSUS_SUMMED)]],
             ),
         ]
     )

@@ -17,6 +17,10 @@ It cannot drift from what the portal does, because it is walked, not written:
   the tenant's fields and the installation's census setting; the policy sentences from
   `telemetry.policy`.
 
+The sheet is built in the active language (the request's): its sentences, labels and the CSV's headers
+follow it, while keys and codes (`category`, `stored_as`, field and column names, pools, scope identities,
+examples) stay as they are, so that a script reads the JSON of every language alike. English is the source.
+
 The JSON export is `DataSheet.model_dump(mode="json")`; its shape (version 1):
 
     {
@@ -66,6 +70,10 @@ from typing import Literal
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from telemetry.policy import CENSUS_EXPLANATION, MeetingUxSetting, client_policy_summary, decided_by, on_off
@@ -95,6 +103,23 @@ class StoredAs(StrEnum):
 
 PSEUDONYMS = frozenset({StoredAs.KEYED_HASH_TENANT, StoredAs.CLIENT_HASH_THEN_KEYED})
 
+# The values above are codes (the JSON export keeps them); people read these words, in their language.
+STORED_AS_WORDS = {
+    StoredAs.AS_SENT: pgettext_lazy("stored as", "as sent"),
+    StoredAs.REFERENCE: pgettext_lazy("stored as", "reference"),
+    StoredAs.KEYED_HASH_TENANT: pgettext_lazy("stored as", "keyed hash (tenant key)"),
+    StoredAs.CLIENT_HASH_THEN_KEYED: pgettext_lazy("stored as", "client hash, then keyed hash (installation key)"),
+    StoredAs.TRUNCATED_NETWORK: pgettext_lazy("stored as", "truncated network"),
+    StoredAs.SCRUBBED_TEXT: pgettext_lazy("stored as", "scrubbed free text"),
+    StoredAs.NOT_STORED: pgettext_lazy("stored as", "not stored"),
+}
+
+
+def _interpolated(message, **values):
+    """A lazy message whose named placeholders are filled when it is read, in the language active then:
+    `%` on a lazy string would translate it at import time, in no one's language."""
+    return lazy(lambda: message % values, str)()
+
 
 @dataclass(frozen=True)
 class FieldDeclaration:
@@ -102,6 +127,7 @@ class FieldDeclaration:
 
     example: JsonValue
     stored_as: StoredAs
+    # Lazily translated: read in the language of the request that builds the sheet.
     how: str
     # The columns of the category's record table the field lands in (none when it is not stored).
     columns: tuple[str, ...] = ()
@@ -117,18 +143,18 @@ class FieldDeclaration:
 
 EXAMPLE_USER_ID = "amosmarble"
 
-_AS_SENT = "Stored as sent."
-_COUNT_AS_SENT = "Stored as sent: a count."
-_CATEGORY = "Not stored as such: it decides the table the record goes to."
-_TIMESTAMP = "Stored as sent (in UTC), with its UTC day, which decides when the record expires."
-_CLIENT_ADMIN = "Records per client and day, by outcome (counts API)"
-_TIMESTAMP_ADMIN = "Records per day, by outcome (dashboard)"
-_RECORD_ID = (
+_AS_SENT = _("Stored as sent.")
+_COUNT_AS_SENT = _("Stored as sent: a count.")
+_CATEGORY = _("Not stored as such: it decides the table the record goes to.")
+_TIMESTAMP = _("Stored as sent (in UTC), with its UTC day, which decides when the record expires.")
+_CLIENT_ADMIN = _("Records per client and day, by outcome (counts API)")
+_TIMESTAMP_ADMIN = _("Records per day, by outcome (dashboard)")
+_RECORD_ID = _(
     "Stored as the record id, for idempotency and support look-ups; the tenant's receipt keeps it too, "
     "so that a resent record is answered duplicate."
 )
-_POOL = "Stored as a reference to the tenant's pool (a record naming a pool the tenant does not have is rejected)."
-_USAGE_COUNTER_ADMIN = "Sums per pool and per day (dashboard)"
+_POOL = _("Stored as a reference to the tenant's pool (a record naming a pool the tenant does not have is rejected).")
+_USAGE_COUNTER_ADMIN = _("Sums per pool and per day (dashboard)")
 # api.md's example usage record.
 USAGE_EXAMPLES = {
     "ims_sent": 12,
@@ -137,13 +163,9 @@ USAGE_EXAMPLES = {
     "meeting_join_successes": 4,
     "call_minutes": 30,
 }
-_SCRUBBED = (
+_SCRUBBED = _(
     "Free text, scrubbed before storage: the record's user ID, SIP URIs, e-mail addresses and IP addresses "
     "are replaced by markers such as [user:1f3a9c2e], [sip:8be0a1c2], [ip:203.0.113.0/24]; the rest is kept."
-)
-_TENANT_PSEUDONYM = (
-    "hashed with a keyed hash (HMAC-SHA256) under the tenant's own key: a per-tenant pseudonym that carries "
-    "its key id, so the same person in two tenants gets unrelated pseudonyms."
 )
 
 DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
@@ -151,7 +173,7 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
         "id": FieldDeclaration(
             example="8c1b6a52-4f0e-4a59-9f53-6d2b1c7f0a11",
             stored_as=StoredAs.NOT_STORED,
-            how=(
+            how=_(
                 "Not stored in the census row. The tenant's idempotency receipt keeps the id and the day it "
                 "arrived, apart from census, so that a resent record is answered duplicate."
             ),
@@ -180,7 +202,7 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
         "user_id": FieldDeclaration(
             example="E296D735-4F36-4E18-7C3B-52E1A02A0164",
             stored_as=StoredAs.CLIENT_HASH_THEN_KEYED,
-            how=(
+            how=_(
                 "Arrives already hashed by the client and is hashed again with a keyed hash (HMAC-SHA256) under "
                 "the installation-wide key, in a domain of its own, so that it cannot be joined to the same "
                 "user's error reports. The pseudonym carries its key id."
@@ -190,7 +212,7 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
         "device_id": FieldDeclaration(
             example="5E872200-F546-4CCD-8F23-AF5F507AA2DD",
             stored_as=StoredAs.AS_SENT,
-            how="Stored as sent: a GUID generated once on the device.",
+            how=_("Stored as sent: a GUID generated once on the device."),
             columns=("device_id",),
         ),
         "sign_in_attempts": FieldDeclaration(
@@ -224,17 +246,17 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
             stored_as=StoredAs.REFERENCE,
             how=_POOL,
             columns=("pool_id",),
-            tenant_admin="Usage sums per pool (dashboard)",
+            tenant_admin=_("Usage sums per pool (dashboard)"),
         ),
         "federation_partner": FieldDeclaration(
             example="microsoft.com",
             stored_as=StoredAs.AS_SENT,
-            how=(
+            how=_(
                 "Stored in cleartext (in lower case): an organization's domain name, validated as one. An e-mail "
                 "address, a SIP URI or an IP address is rejected."
             ),
             columns=("federation_partner",),
-            tenant_admin="Top federation partners, with their number of usage records (dashboard)",
+            tenant_admin=_("Top federation partners, with their number of usage records (dashboard)"),
         ),
         # One per usage counter (telemetry/records.py), with api.md's example values.
         **{
@@ -273,7 +295,11 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
         "user_id": FieldDeclaration(
             example=EXAMPLE_USER_ID,
             stored_as=StoredAs.KEYED_HASH_TENANT,
-            how=f"Arrives in cleartext and is stored only {_TENANT_PSEUDONYM} The cleartext is never stored or logged.",
+            how=_(
+                "Arrives in cleartext and is stored only hashed with a keyed hash (HMAC-SHA256) under the tenant's "
+                "own key: a per-tenant pseudonym that carries its key id, so the same person in two tenants gets "
+                "unrelated pseudonyms. The cleartext is never stored or logged."
+            ),
             columns=("user_hash",),
         ),
         "message_direction": FieldDeclaration(
@@ -287,7 +313,7 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
             stored_as=StoredAs.SCRUBBED_TEXT,
             how=_SCRUBBED,
             columns=("error_code",),
-            tenant_admin="Error reports per error code, as scrubbed (dashboard)",
+            tenant_admin=_("Error reports per error code, as scrubbed (dashboard)"),
         ),
         "conversation_thread_id": FieldDeclaration(
             example="AdDO8hsJqilU93hQHC3OZaPR2saEA==",
@@ -304,24 +330,32 @@ DECLARATIONS: dict[str, dict[str, FieldDeclaration]] = {
         "ip_address": FieldDeclaration(
             example="203.0.113.7",
             stored_as=StoredAs.TRUNCATED_NETWORK,
-            how=(
-                f"Stored only as its network: /{IPV4_PREFIX} for IPv4, /{IPV6_PREFIX} for IPv6. An IPv6 address "
-                "that carries an IPv4 one (6to4, Teredo, NAT64, IPv4-mapped) is truncated as that IPv4 address, "
-                f"to its /{IPV4_PREFIX}."
+            how=_interpolated(
+                _(
+                    "Stored only as its network: /%(ipv4_prefix)s for IPv4, /%(ipv6_prefix)s for IPv6. An IPv6 "
+                    "address that carries an IPv4 one (6to4, Teredo, NAT64, IPv4-mapped) is truncated as that IPv4 "
+                    "address, to its /%(ipv4_prefix)s."
+                ),
+                ipv4_prefix=IPV4_PREFIX,
+                ipv6_prefix=IPV6_PREFIX,
             ),
             columns=("ip_network",),
         ),
         "sip_uri": FieldDeclaration(
             example="sip:amos.marble@contoso.com",
             stored_as=StoredAs.KEYED_HASH_TENANT,
-            how=f"It names the user, so it is stored only {_TENANT_PSEUDONYM}",
+            how=_(
+                "It names the user, so it is stored only hashed with a keyed hash (HMAC-SHA256) under the tenant's "
+                "own key: a per-tenant pseudonym that carries its key id, so the same person in two tenants gets "
+                "unrelated pseudonyms."
+            ),
             columns=("sip_uri_hash",),
         ),
         "os_name": FieldDeclaration(example="Windows", stored_as=StoredAs.AS_SENT, how=_AS_SENT, columns=("os_name",)),
         "crash": FieldDeclaration(
             example=False,
             stored_as=StoredAs.AS_SENT,
-            how="Stored as sent. A Windows crash from the Meetings App follows the Watson setting.",
+            how=_("Stored as sent. A Windows crash from the Meetings App follows the Watson setting."),
             columns=("crash",),
         ),
     },
@@ -333,11 +367,13 @@ STORED_COLUMNS: dict[str, tuple[str, ...]] = {
     Category.USAGE: USAGE_COLUMNS,
     Category.ERROR: ERROR_COLUMNS,
 }
-_TENANT_COLUMN = {"tenant_id": "The tenant whose ingestion key sent the record."}
+_TENANT_COLUMN = {"tenant_id": _("The tenant whose ingestion key sent the record.")}
 PORTAL_COLUMNS: dict[str, dict[str, str]] = {
     Category.CENSUS: {
-        "id": "A random id given to the row when the maintenance moves it into the census table; "
-        "not the client's record id."
+        "id": _(
+            "A random id given to the row when the maintenance moves it into the census table; "
+            "not the client's record id."
+        )
     },
     Category.USAGE: _TENANT_COLUMN,
     Category.ERROR: _TENANT_COLUMN,
@@ -345,36 +381,59 @@ PORTAL_COLUMNS: dict[str, dict[str, str]] = {
 
 CATEGORY_NOTES: dict[str, tuple[str, ...]] = {
     Category.CENSUS: (
-        "A census row holds no tenant, no pool and no record id: it identifies neither the organization nor the user.",
-        "Census rows are staged and moved by the maintenance in random order under new ids, so that nothing, "
-        "not even the database's own bookkeeping, links them to a tenant (census unlinkability).",
+        _(
+            "A census row holds no tenant, no pool and no record id: it identifies neither the organization nor "
+            "the user."
+        ),
+        _(
+            "Census rows are staged and moved by the maintenance in random order under new ids, so that nothing, "
+            "not even the database's own bookkeeping, links them to a tenant (census unlinkability)."
+        ),
     ),
     Category.USAGE: (
-        "Usage data may name the organization (the federation partner), never a user: a usage record carrying "
-        f"{', '.join(USAGE_IDENTIFYING_FIELDS)} is rejected.",
+        _interpolated(
+            _(
+                "Usage data may name the organization (the federation partner), never a user: a usage record "
+                "carrying %(fields)s is rejected."
+            ),
+            # Field names of the client API: they stay as they are in every language.
+            fields=", ".join(USAGE_IDENTIFYING_FIELDS),
+        ),
     ),
     Category.ERROR: (
-        "Pseudonyms are per tenant: the same user ID in two tenants gives two unrelated pseudonyms, so no one, "
-        "support staff included, can link a person across organizations.",
-        "A tenant admin can erase one user's error reports (the user is found by typing their user ID); the "
-        "erasure is audited as a receipt that never holds the ID.",
+        _(
+            "Pseudonyms are per tenant: the same user ID in two tenants gives two unrelated pseudonyms, so no one, "
+            "support staff included, can link a person across organizations."
+        ),
+        _(
+            "A tenant admin can erase one user's error reports (the user is found by typing their user ID); the "
+            "erasure is audited as a receipt that never holds the ID."
+        ),
     ),
 }
 
 CATEGORY_VISIBILITY: dict[str, tuple[str, str]] = {
     # (support staff, tenant admins)
     Category.CENSUS: (
-        "Every census record, installation-wide and read-only (census names no tenant).",
-        "How many census records their clients sent, per day (dashboard); never the records.",
+        _("Every census record, installation-wide and read-only (census names no tenant)."),
+        _("How many census records their clients sent, per day (dashboard); never the records."),
     ),
     Category.USAGE: (
-        "Every tenant's usage records, read-only.",
-        "Counts only: records per day by outcome, usage sums per pool and per day, top federation partners.",
+        _("Every tenant's usage records, read-only."),
+        _("Counts only: records per day by outcome, usage sums per pool and per day, top federation partners."),
     ),
     Category.ERROR: (
-        f"Every tenant's error reports, read-only: pseudonyms as their first {SHOWN_HASH_LENGTH} hex digits, "
-        "IP networks, scrubbed text.",
-        "Counts only: records per day by outcome and error reports per error code.",
+        _interpolated(
+            ngettext_lazy(
+                "Every tenant's error reports, read-only: pseudonyms as their first %(digits)s hex digit, "
+                "IP networks, scrubbed text.",
+                "Every tenant's error reports, read-only: pseudonyms as their first %(digits)s hex digits, "
+                "IP networks, scrubbed text.",
+                "digits",
+            ),
+            digits=SHOWN_HASH_LENGTH,
+        ),
+        _("Counts only: records per day by outcome and error reports per error code."),
     ),
 }
 
@@ -477,8 +536,14 @@ class Rule(_Out):
     detail: str = ""
 
     @property
-    def words(self) -> str:
-        return f"{self.setting}: {self.current} ({', '.join(self.clients)})"
+    def sentence(self) -> str:
+        # Translators: a policy, its current value and the clients it covers, e.g. "Usage data collection
+        # (DisableAutomaticSendTracing): On (Desktop client, Mobile client, Web client)."
+        return gettext("%(setting)s: %(current)s (%(clients)s).") % {
+            "setting": self.setting,
+            "current": self.current,
+            "clients": _listed(self.clients),
+        }
 
 
 class Visibility(_Out):
@@ -500,6 +565,11 @@ class FieldSheet(_Out):
     kept_for: str
     retention_days: int | None
     governed_by: str
+
+    @property
+    def stored_as_words(self) -> str:
+        """How the field is stored, in the reader's language (`stored_as` is the code)."""
+        return str(STORED_AS_WORDS[self.stored_as])
 
 
 class ExtraColumn(_Out):
@@ -529,22 +599,54 @@ class DataSheet(_Out):
     categories: list[CategorySheet]
 
 
-# --- Building it.
+# --- Building it. Every text goes into the sheet as a plain string in the language of the request that
+# builds it (the page, the CSV and the JSON alike); codes, field and column names stay as they are.
 
-USAGE_SETTING = "Usage data collection (DisableAutomaticSendTracing)"
-ERROR_SETTING = "Usage data collection (DisableAutomaticSendTracing) and the user's own opt-in"
-MEETING_UX_SETTING = "Meetings App telemetry (MeetingUxEnableTelemetry), per pool"
-WATSON_SETTING = "Windows Error Reporting (Watson)"
-# The labels of client_policy_summary's lines (telemetry/policy.py).
-USAGE_LINE = "Usage data collection"
-ERROR_LINE = "Error reporting"
-WATSON_LINE = "Windows crash uploads from the Meetings App"
+USAGE_SETTING = _("Usage data collection (DisableAutomaticSendTracing)")
+ERROR_SETTING = _("Usage data collection (DisableAutomaticSendTracing) and the user's own opt-in")
+MEETING_UX_SETTING = _("Meetings App telemetry (MeetingUxEnableTelemetry), per pool")
+WATSON_SETTING = _("Windows Error Reporting (Watson)")
+WATSON_CLIENTS = _("Windows crash uploads from the Meetings App")
 
-NON_MEETING_CLIENTS = [client.label for client in Client if client not in MEETING_CLIENTS]
-MEETING_CLIENT_LABELS = [client.label for client in Client if client in MEETING_CLIENTS]
 # Scrubbed examples are computed under a tenant id no tenant has (ids start at 1), so that their markers
 # are no tenant's pseudonyms.
 EXAMPLE_TENANT_ID = 0
+
+
+def _non_meeting_clients() -> list[str]:
+    return [str(client.label) for client in Client if client not in MEETING_CLIENTS]
+
+
+def _meeting_clients() -> list[str]:
+    return [str(client.label) for client in Client if client in MEETING_CLIENTS]
+
+
+def _listed(items: list[str]) -> str:
+    # Translators: the separator between the items of a list, e.g. the clients a policy covers.
+    return pgettext("list separator", ", ").join(items)
+
+
+def _clauses(clauses: list[str]) -> str:
+    """Clauses that each stand on their own, as one sentence: "a; b; c."."""
+    # Translators: the separator between the clauses of a sentence, e.g. "400 days after the record's day;
+    # erased earlier on request".
+    joined = pgettext("clause separator", "; ").join(clauses)
+    # Translators: a sentence made of the clauses above; only its full stop is translated.
+    return gettext("%(clauses)s.") % {"clauses": joined}
+
+
+def _setting_and_value(setting: str, value: str) -> str:
+    # Translators: a setting and its current value, e.g. "Usage data collection: On".
+    return gettext("%(setting)s: %(value)s") % {"setting": setting, "value": value}
+
+
+def _value_and_scope(value: str, scope: str) -> str:
+    # Translators: a pool's current Meetings App setting and the scope that decided it, e.g. "On (Site:Redmond)".
+    return gettext("%(value)s (%(decided_by)s)") % {"value": value, "decided_by": scope}
+
+
+def _number(value: int) -> str:
+    return number_format(value, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -560,83 +662,94 @@ def _opted_in_users(tenant: Tenant) -> int:
 
 def _meeting_ux_rule(pools: list[tuple[str, MeetingUxSetting]]) -> Rule:
     if not pools:
-        current, detail = "No pools yet", "Records must name one of the tenant's pools."
+        current, detail = gettext("No pools yet"), gettext("Records must name one of the tenant's pools.")
     else:
-        enabled = sum(setting.enabled for _, setting in pools)
-        current = f"On for {enabled} of {len(pools)} pools"
-        detail = "; ".join(f"{fqdn}: {on_off(setting.enabled)} ({decided_by(setting)})" for fqdn, setting in pools)
+        enabled = sum(setting.enabled for _fqdn, setting in pools)
+        # Both English forms say "pools": the sheet has always read "On for 1 of 1 pools".
+        current = ngettext(
+            "On for %(enabled)s of %(total)s pools", "On for %(enabled)s of %(total)s pools", len(pools)
+        ) % {"enabled": _number(enabled), "total": _number(len(pools))}
+        detail = pgettext("list of pools", "; ").join(
+            _setting_and_value(fqdn, _value_and_scope(str(on_off(setting.enabled)), str(decided_by(setting))))
+            for fqdn, setting in pools
+        )
     return Rule(
-        clients=MEETING_CLIENT_LABELS,
-        setting=MEETING_UX_SETTING,
+        clients=_meeting_clients(),
+        setting=str(MEETING_UX_SETTING),
         current=current,
-        short=f"Meetings App telemetry: {current}",
+        short=gettext("Meetings App telemetry: %(current)s") % {"current": current},
         detail=detail,
     )
 
 
 def _settings_and_rules(tenant: Tenant) -> tuple[Settings, dict[str, list[Rule]]]:
-    summary = client_policy_summary(tenant.policy)
-    words = dict(summary)
+    summary = [(str(setting), str(value)) for setting, value in client_policy_summary(tenant.policy)]
+    # client_policy_summary's lines, in its order: usage data collection, error reporting, Watson.
+    (usage_line, usage_now), (error_line, error_now), (watson_line, watson_now) = summary
     pools = [(pool.fqdn, setting) for pool, setting in pools_with_effective_meeting_ux(tenant=tenant)]
     opted_in = _opted_in_users(tenant)
     lines = [SettingLine(setting=setting, value=value) for setting, value in summary]
     lines += [
         SettingLine(
-            setting=f"Meetings App telemetry for {fqdn}", value=f"{on_off(setting.enabled)} ({decided_by(setting)})"
+            setting=gettext("Meetings App telemetry for %(pool)s") % {"pool": fqdn},
+            value=_value_and_scope(str(on_off(setting.enabled)), str(decided_by(setting))),
         )
         for fqdn, setting in pools
     ]
     lines += [
-        SettingLine(setting="End users who opted in to error reporting", value=f"{opted_in:,}"),
+        SettingLine(setting=gettext("End users who opted in to error reporting"), value=_number(opted_in)),
         SettingLine(
-            setting="Erase a user's error reports when they opt out",
-            value=on_off(tenant.erase_error_reports_on_opt_out),
+            setting=gettext("Erase a user's error reports when they opt out"),
+            value=str(on_off(tenant.erase_error_reports_on_opt_out)),
         ),
     ]
     current = Settings(
         usage_data_collection=tenant.usage_collection_enabled,
         windows_crash_uploads=tenant.watson_enabled,
         meetings_app_telemetry=[
-            PoolMeetingUx(pool=fqdn, enabled=setting.enabled, decided_by=decided_by(setting)) for fqdn, setting in pools
+            PoolMeetingUx(pool=fqdn, enabled=setting.enabled, decided_by=str(decided_by(setting)))
+            for fqdn, setting in pools
         ],
         users_opted_in_to_error_reporting=opted_in,
         erase_error_reports_on_opt_out=tenant.erase_error_reports_on_opt_out,
         summary=lines,
     )
     meeting_ux = _meeting_ux_rule(pools)
+    non_meeting_clients = _non_meeting_clients()
     rules = {
         Category.CENSUS: [
             Rule(
-                clients=["every client"],
-                setting="No setting (census cannot be switched off)",
-                current="Always on",
-                short="Always on",
-                detail=CENSUS_EXPLANATION,
+                clients=[gettext("every client")],
+                setting=gettext("No setting (census cannot be switched off)"),
+                current=gettext("Always on"),
+                short=gettext("Always on"),
+                detail=str(CENSUS_EXPLANATION),
             )
         ],
         Category.USAGE: [
             Rule(
-                clients=NON_MEETING_CLIENTS,
-                setting=USAGE_SETTING,
-                current=words[USAGE_LINE],
-                short=f"{USAGE_LINE}: {words[USAGE_LINE]}",
+                clients=non_meeting_clients,
+                setting=str(USAGE_SETTING),
+                current=usage_now,
+                short=_setting_and_value(usage_line, usage_now),
             ),
             meeting_ux,
         ],
         Category.ERROR: [
             Rule(
-                clients=NON_MEETING_CLIENTS,
-                setting=ERROR_SETTING,
-                current=words[ERROR_LINE],
-                short=f"{ERROR_LINE}: {words[ERROR_LINE]}",
-                detail=f"{opted_in:,} end users have opted in.",
+                clients=non_meeting_clients,
+                setting=str(ERROR_SETTING),
+                current=error_now,
+                short=_setting_and_value(error_line, error_now),
+                detail=ngettext("%(count)s end user has opted in.", "%(count)s end users have opted in.", opted_in)
+                % {"count": _number(opted_in)},
             ),
             meeting_ux,
             Rule(
-                clients=["Windows crash uploads from the Meetings App"],
-                setting=WATSON_SETTING,
-                current=words[WATSON_LINE],
-                short=f"{WATSON_LINE}: {words[WATSON_LINE]}",
+                clients=[str(WATSON_CLIENTS)],
+                setting=str(WATSON_SETTING),
+                current=watson_now,
+                short=_setting_and_value(watson_line, watson_now),
             ),
         ],
     }
@@ -646,42 +759,51 @@ def _settings_and_rules(tenant: Tenant) -> tuple[Settings, dict[str, list[Rule]]
 def _retention(tenant: Tenant) -> Retention:
     census_days = settings.TELEMETRY_CENSUS_RETENTION_DAYS
     receipt_days = max(tenant.usage_retention_days, tenant.error_report_retention_days, census_days)
-    erasure = "on" if tenant.erase_error_reports_on_opt_out else "off"
+    if tenant.erase_error_reports_on_opt_out:
+        error_reports_kept = gettext("%(days)s; a user's reports are erased on request, and at once when they opt out")
+    else:
+        error_reports_kept = gettext("%(days)s; a user's reports are erased on request; opting out keeps them")
+    set_by_tenant = gettext("The tenant")
     return Retention(
         usage_days=tenant.usage_retention_days,
         error_report_days=tenant.error_report_retention_days,
         census_days=census_days,
         receipt_days=receipt_days,
         summary=[
-            RetentionLine(data="Usage records", kept_for=_days(tenant.usage_retention_days), set_by="The tenant"),
             RetentionLine(
-                data="Error reports",
-                kept_for=f"{_days(tenant.error_report_retention_days)}; a user's reports are erased on request, "
-                f"and at once when they opt out ({erasure})",
-                set_by="The tenant",
+                data=gettext("Usage records"), kept_for=_days(tenant.usage_retention_days), set_by=set_by_tenant
             ),
             RetentionLine(
-                data="Census records",
+                data=gettext("Error reports"),
+                kept_for=error_reports_kept % {"days": _days(tenant.error_report_retention_days)},
+                set_by=set_by_tenant,
+            ),
+            RetentionLine(
+                data=gettext("Census records"),
                 kept_for=_days(census_days),
-                set_by="The installation (census names no tenant)",
+                set_by=gettext("The installation (census names no tenant)"),
             ),
             RetentionLine(
-                data="Record receipts (idempotency)",
-                kept_for=f"{receipt_days:,} days",
-                set_by="Derived: the longest record retention",
+                data=gettext("Record receipts (idempotency)"),
+                kept_for=ngettext("%(count)s day", "%(count)s days", receipt_days) % {"count": _number(receipt_days)},
+                set_by=gettext("Derived: the longest record retention"),
             ),
             RetentionLine(
-                data="Counts (what the dashboard shows)",
-                kept_for="Kept; they identify nobody and stay when records expire or are erased",
-                set_by="Fixed",
+                data=gettext("Counts (what the dashboard shows)"),
+                kept_for=gettext("Kept; they identify nobody and stay when records expire or are erased"),
+                set_by=pgettext("set by", "Fixed"),
             ),
-            RetentionLine(data="Audit log", kept_for="Kept", set_by="Fixed"),
+            RetentionLine(
+                data=gettext("Audit log"), kept_for=pgettext("retention", "Kept"), set_by=pgettext("set by", "Fixed")
+            ),
         ],
     )
 
 
 def _days(days: int) -> str:
-    return f"{days:,} days after the record's day" if days != 1 else "1 day after the record's day"
+    return ngettext("%(count)s day after the record's day", "%(count)s days after the record's day", days) % {
+        "count": _number(days)
+    }
 
 
 def _example_text(example: JsonValue) -> str:
@@ -690,12 +812,12 @@ def _example_text(example: JsonValue) -> str:
 
 def _example_note(stored_as: StoredAs) -> str:
     if stored_as == StoredAs.AS_SENT:
-        return "Kept as sent."
+        return gettext("Kept as sent.")
     if stored_as == StoredAs.REFERENCE:
-        return "Kept as a reference to the tenant's pool."
+        return gettext("Kept as a reference to the tenant's pool.")
     if stored_as == StoredAs.NOT_STORED:
-        return "Sent by the client; not stored."
-    return "Sent by the client; not stored as such."
+        return gettext("Sent by the client; not stored.")
+    return gettext("Sent by the client; not stored as such.")
 
 
 def _stored_example(category: str, declaration: FieldDeclaration) -> str | None:
@@ -715,51 +837,68 @@ def _stored_example(category: str, declaration: FieldDeclaration) -> str | None:
 def _support_sees(category: str, declaration: FieldDeclaration) -> str:
     kind = declaration.stored_as
     if kind == StoredAs.NOT_STORED:
-        return "Nothing: the receipt is not shown in the portal." if declaration.in_receipt else "Nothing: not stored."
+        if declaration.in_receipt:
+            return gettext("Nothing: the receipt is not shown in the portal.")
+        return gettext("Nothing: not stored.")
+    pseudonym_prefix = ngettext(
+        "The first %(digits)s hex digit of the pseudonym, never the value",
+        "The first %(digits)s hex digits of the pseudonym, never the value",
+        SHOWN_HASH_LENGTH,
+    ) % {"digits": SHOWN_HASH_LENGTH}
     shown = {
-        StoredAs.AS_SENT: "The value",
-        StoredAs.REFERENCE: "The pool's FQDN",
-        StoredAs.KEYED_HASH_TENANT: f"The first {SHOWN_HASH_LENGTH} hex digits of the pseudonym, never the value",
-        StoredAs.CLIENT_HASH_THEN_KEYED: f"The first {SHOWN_HASH_LENGTH} hex digits of the pseudonym, never the value",
-        StoredAs.TRUNCATED_NETWORK: "The network, never the address",
-        StoredAs.SCRUBBED_TEXT: "The scrubbed text",
+        StoredAs.AS_SENT: gettext("The value"),
+        StoredAs.REFERENCE: gettext("The pool's FQDN"),
+        StoredAs.KEYED_HASH_TENANT: pseudonym_prefix,
+        StoredAs.CLIENT_HASH_THEN_KEYED: pseudonym_prefix,
+        StoredAs.TRUNCATED_NETWORK: gettext("The network, never the address"),
+        StoredAs.SCRUBBED_TEXT: gettext("The scrubbed text"),
     }[kind]
-    where = "census browser, installation-wide" if category == Category.CENSUS else "record browser, read-only"
-    return f"{shown} ({where})."
+    if category == Category.CENSUS:
+        # Translators: what support staff see of a census field, e.g. "The value (census browser, ...)."
+        return gettext("%(shown)s (census browser, installation-wide).") % {"shown": shown}
+    # Translators: what support staff see of a usage or error field, e.g. "The value (record browser, read-only)."
+    return gettext("%(shown)s (record browser, read-only).") % {"shown": shown}
 
 
 def _tenant_admin_sees(category: str, declaration: FieldDeclaration) -> str:
     if declaration.tenant_admin:
-        return f"{declaration.tenant_admin}; never the records."
+        # Translators: what a tenant admin sees of a field, e.g. "Sums per pool and per day (dashboard)".
+        return gettext("%(shown)s; never the records.") % {"shown": declaration.tenant_admin}
     if category == Category.CENSUS:
-        return "Nothing: census records name no tenant."
-    return "Nothing of this field."
+        return gettext("Nothing: census records name no tenant.")
+    return gettext("Nothing of this field.")
 
 
 def _category_retention(category: str, retention: Retention) -> tuple[int, str]:
     if category == Category.CENSUS:
-        return retention.census_days, f"{_days(retention.census_days)} (installation-wide)"
-    if category == Category.USAGE:
-        return retention.usage_days, f"{_days(retention.usage_days)} (set by the tenant)"
-    return retention.error_report_days, f"{_days(retention.error_report_days)} (set by the tenant)"
+        return retention.census_days, gettext("%(days)s (installation-wide)") % {"days": _days(retention.census_days)}
+    days = retention.usage_days if category == Category.USAGE else retention.error_report_days
+    return days, gettext("%(days)s (set by the tenant)") % {"days": _days(days)}
 
 
 def _kept_for(category: str, declaration: FieldDeclaration, context: _Context) -> tuple[str, int | None]:
     retention = context.retention
-    receipt = f"its receipt {retention.receipt_days:,} days (the longest record retention)"
+    receipt_days = retention.receipt_days
+    # Both English forms say "days", as the sheet always has.
+    receipt = ngettext(
+        "its receipt %(count)s days (the longest record retention)",
+        "its receipt %(count)s days (the longest record retention)",
+        receipt_days,
+    ) % {"count": _number(receipt_days)}
     if declaration.stored_as == StoredAs.NOT_STORED:
         if declaration.in_receipt:
-            return f"Not in the record; {receipt}.", retention.receipt_days
-        return "Not kept.", None
+            return _clauses([gettext("Not in the record"), receipt]), receipt_days
+        return gettext("Not kept."), None
     days, words = _category_retention(category, retention)
+    clauses = [words]
     if declaration.in_receipt:
-        words += f"; {receipt}"
+        clauses.append(receipt)
     if category == Category.ERROR:
         if context.tenant.erase_error_reports_on_opt_out:
-            words += "; erased earlier on request, and at once when the user opts out"
+            clauses.append(gettext("erased earlier on request, and at once when the user opts out"))
         else:
-            words += "; erased earlier on request (an opt-out does not erase)"
-    return f"{words}.", days
+            clauses.append(gettext("erased earlier on request (an opt-out does not erase)"))
+    return _clauses(clauses), days
 
 
 def _field_sheet(category: str, name: str, field_info, context: _Context) -> FieldSheet:
@@ -772,7 +911,7 @@ def _field_sheet(category: str, name: str, field_info, context: _Context) -> Fie
         example_text=_example_text(declaration.example),
         example_note=_example_note(declaration.stored_as),
         stored_as=declaration.stored_as,
-        how=declaration.how,
+        how=str(declaration.how),
         stored_example=_stored_example(category, declaration),
         columns=list(declaration.columns),
         visible_to=Visibility(
@@ -781,7 +920,7 @@ def _field_sheet(category: str, name: str, field_info, context: _Context) -> Fie
         ),
         kept_for=kept_for,
         retention_days=retention_days,
-        governed_by=". ".join(rule.words for rule in context.rules[category]) + ".",
+        governed_by=" ".join(rule.sentence for rule in context.rules[category]),
     )
 
 
@@ -790,19 +929,20 @@ def _category_sheet(category: str, model, context: _Context) -> CategorySheet:
     support, tenant_admin = CATEGORY_VISIBILITY[category]
     return CategorySheet(
         category=category,
-        label=Category(category).label,
-        notes=list(CATEGORY_NOTES[category]),
+        label=str(Category(category).label),
+        notes=[str(note) for note in CATEGORY_NOTES[category]],
         retention_days=retention_days,
         kept_for=kept_for,
-        visible_to=Visibility(support_staff=support, tenant_admin=tenant_admin),
+        visible_to=Visibility(support_staff=str(support), tenant_admin=str(tenant_admin)),
         governed_by=context.rules[category],
-        also_stored=[ExtraColumn(column=c, description=d) for c, d in PORTAL_COLUMNS[category].items()],
+        also_stored=[ExtraColumn(column=c, description=str(d)) for c, d in PORTAL_COLUMNS[category].items()],
         fields=[_field_sheet(category, name, info, context) for name, info in model.model_fields.items()],
     )
 
 
 def datasheet_for(tenant: Tenant) -> DataSheet:
-    """The data sheet of a tenant, from the request models, the declaration and the current settings.
+    """The data sheet of a tenant, from the request models, the declaration and the current settings, in
+    the active language.
 
     Refuses (ImproperlyConfigured) while the declaration does not match the request models: a sheet that
     left out a field would be worse than none."""
@@ -822,37 +962,39 @@ def datasheet_for(tenant: Tenant) -> DataSheet:
 
 # --- The CSV export: one row per field of every category, the page's table and more.
 
+# The headers follow the language, like the sheet's texts; the cells that are codes (the tenant's slug, field
+# and column names, examples) do not.
 CSV_HEADER = (
-    "Tenant",
-    "Category",
-    "Field",
-    "Required",
-    "Example (as a client sends it)",
-    "Example note",
-    "Stored as",
-    "How it is stored",
-    "Stored example",
-    "Stored columns",
-    "Support staff see",
-    "Tenant admins see",
-    "Kept for",
-    "Retention (days)",
-    "Governed by (current setting)",
+    _("Tenant"),
+    _("Category"),
+    _("Field"),
+    _("Required"),
+    _("Example (as a client sends it)"),
+    _("Example note"),
+    _("Stored as"),
+    _("How it is stored"),
+    _("Stored example"),
+    _("Stored columns"),
+    _("Support staff see"),
+    _("Tenant admins see"),
+    _("Kept for"),
+    _("Retention (days)"),
+    _("Governed by (current setting)"),
 )
 
 
 def datasheet_csv_rows(sheet: DataSheet) -> list[list[str]]:
-    rows = [list(CSV_HEADER)]
+    rows = [[str(title) for title in CSV_HEADER]]
     for category in sheet.categories:
         for row in category.fields:
             cells = [
                 sheet.tenant.slug,
                 category.label,
                 row.field,
-                "yes" if row.required else "no",
+                pgettext("required", "yes") if row.required else pgettext("required", "no"),
                 row.example_text,
                 row.example_note,
-                str(row.stored_as),
+                row.stored_as_words,
                 row.how,
                 row.stored_example if row.stored_example is not None else "",
                 " ".join(row.columns),

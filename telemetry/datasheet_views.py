@@ -1,6 +1,11 @@
 """The data sheet of one tenant: the page and its CSV and JSON exports (telemetry/datasheet.py builds it).
 
 A tenant admin sees their own tenant (another tenant's slug is a 404); support staff pick any tenant.
+
+All three speak the reader's language: the sheet is built in the language of the request. The JSON's keys
+and codes (categories, `stored_as`, field and column names, identities) stay as they are, so that a script
+reads every language alike; its sentences are for the privacy officer who attaches it, in their language,
+which the response's Content-Language names.
 """
 
 import json
@@ -10,6 +15,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -39,7 +45,7 @@ def datasheet_view(request: HttpRequest) -> HttpResponse:
         tenants = list(Tenant.objects.visible_to(request.user).order_by("slug"))
     context = {
         **admin.site.each_context(request),
-        "title": f"Data sheet: {tenant.name}",
+        "title": gettext("Data sheet: %(tenant)s") % {"tenant": tenant.name},
         "tenant": tenant,
         "tenants": tenants,
         "sheet": datasheet_for(tenant),

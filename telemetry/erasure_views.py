@@ -13,11 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from telemetry.policy import erasure_words
-from telemetry.pseudonymize import PSEUDONYMS_RE, mask_pseudonym, user_pseudonyms
+from telemetry.pseudonymize import PSEUDONYMS_RE, SHOWN_HASH_LENGTH, mask_pseudonym, pseudonym_hash, user_pseudonyms
 from telemetry.selectors import erasure_preview
 from telemetry.services import end_user_erase
 from tenants.forms import FindUserForm
@@ -33,7 +35,7 @@ def _may_erase(user) -> bool:
 
 
 def _context(request: HttpRequest, **extra) -> dict:
-    return {**admin.site.each_context(request), "title": "Erase a user's data", **extra}
+    return {**admin.site.each_context(request), "title": gettext("Erase a user's data"), **extra}
 
 
 @login_required
@@ -55,7 +57,7 @@ def erase_view(request: HttpRequest) -> HttpResponse:
         "dashboard/erase.html",
         _context(
             request,
-            title="Erase this user's data?",
+            title=gettext("Erase this user's data?"),
             tenant=tenant,
             shown_user=mask_pseudonym(pseudonyms[0]),
             removes=erasure_words(preview),
@@ -70,15 +72,22 @@ def _erase(request: HttpRequest) -> HttpResponse:
     pseudonyms = request.POST.get("pseudonyms", "")
     tenant = Tenant.objects.visible_to(request.user).filter(slug=request.POST.get("tenant", "")).first()
     if tenant is None or not PSEUDONYMS_RE.match(pseudonyms):
-        messages.error(request, "That erasure could not be confirmed; start again.")
+        messages.error(request, gettext("That erasure could not be confirmed; start again."))
         return HttpResponseRedirect(reverse("erase_end_user"))
     if admin_tenant_id(request.user) not in (None, tenant.pk):
         raise PermissionDenied
     erasure = end_user_erase(tenant=tenant, pseudonyms=pseudonyms.split(","), actor=Actor.for_user(request.user))
     receipt = erasure.receipt
+    # The receipt's target is stored in English ("user 1f3a9c2e"); the message names the user in the
+    # reader's language, by the same first characters of the pseudonym's hash.
+    shown = pseudonym_hash(pseudonyms.split(",")[0])[:SHOWN_HASH_LENGTH]
     messages.success(
         request,
-        f"Erased {receipt.target}: {erasure_words(erasure.removed)}. The receipt is in the audit log "
-        f"({receipt.created_at:%Y-%m-%d %H:%M} UTC).",
+        gettext("Erased user %(user)s: %(removed)s. The receipt is in the audit log (%(created_at)s UTC).")
+        % {
+            "user": shown,
+            "removed": erasure_words(erasure.removed),
+            "created_at": date_format(receipt.created_at, "SHORT_DATETIME_FORMAT"),
+        },
     )
     return HttpResponseRedirect(reverse("admin:tenants_auditlogentry_change", args=[receipt.pk]))

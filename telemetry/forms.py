@@ -5,13 +5,17 @@ import re
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 DEFAULT_DAYS = 30
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-PERIOD_REVERSED = "The start of the period must not be after its end."
-PERIOD_OUT_OF_RANGE = "The period must lie between the years 1 and 9999."
-PERIOD_TOO_LONG = "The period can be at most {days} days."
+# The messages in English, marked for the catalogue and translated where they are raised (gettext):
+# callers and tests compare them as plain strings. The counts API runs in English, so it reads them as
+# they are here. PERIOD_TOO_LONG is only ever raised with hundreds of days, always a plural.
+PERIOD_REVERSED = gettext_noop("The start of the period must not be after its end.")
+PERIOD_OUT_OF_RANGE = gettext_noop("The period must lie between the years 1 and 9999.")
+PERIOD_TOO_LONG = gettext_noop("The period can be at most {days} days.")
 
 
 class DayField(forms.DateField):
@@ -46,8 +50,8 @@ class PeriodForm(forms.Form):
         self.today = today
         self.max_days = max_days
         # `from` is a Python keyword, so the fields are added by name.
-        self.fields["from"] = DayField(required=False, label="From")
-        self.fields["to"] = DayField(required=False, label="To")
+        self.fields["from"] = DayField(required=False, label=pgettext_lazy("start of a period", "From"))
+        self.fields["to"] = DayField(required=False, label=pgettext_lazy("end of a period", "To"))
 
     def clean(self):
         cleaned = super().clean()
@@ -58,11 +62,11 @@ class PeriodForm(forms.Form):
             date_from = cleaned.get("from") or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
         except OverflowError:
             # The default start, DEFAULT_DAYS before a `to` early in year 1, is before the calendar begins.
-            raise forms.ValidationError(PERIOD_OUT_OF_RANGE, code="out_of_range") from None
+            raise forms.ValidationError(gettext(PERIOD_OUT_OF_RANGE), code="out_of_range") from None
         if date_from > date_to:
-            raise forms.ValidationError(PERIOD_REVERSED, code="reversed")
+            raise forms.ValidationError(gettext(PERIOD_REVERSED), code="reversed")
         if self.max_days is not None and (date_to - date_from).days + 1 > self.max_days:
-            raise forms.ValidationError(PERIOD_TOO_LONG.format(days=self.max_days), code="too_long")
+            raise forms.ValidationError(gettext(PERIOD_TOO_LONG).format(days=self.max_days), code="too_long")
         cleaned["from"], cleaned["to"] = date_from, date_to
         return cleaned
 

@@ -10,6 +10,7 @@ import uuid
 
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
 
 from telemetry.partitions import ensure_day_partitions
 from telemetry.pseudonymize import PSEUDONYM_LENGTH
@@ -98,20 +99,22 @@ class CensusFields(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    day = models.DateField()
-    timestamp = models.DateTimeField()
-    client = models.CharField(max_length=16, choices=Client.choices)
-    app_name = models.CharField(max_length=SHORT)
-    device_model = models.CharField(max_length=NAME)
-    os_name = models.CharField(max_length=SHORT)
-    os_version = models.CharField(max_length=SHORT)
-    user_language = models.CharField(max_length=SHORT)
+    day = models.DateField(verbose_name=_("day"))
+    timestamp = models.DateTimeField(verbose_name=_("timestamp"))
+    client = models.CharField(verbose_name=_("client"), max_length=16, choices=Client.choices)
+    app_name = models.CharField(verbose_name=_("app name"), max_length=SHORT)
+    device_model = models.CharField(verbose_name=_("device model"), max_length=NAME)
+    os_name = models.CharField(verbose_name=_("OS name"), max_length=SHORT)
+    os_version = models.CharField(verbose_name=_("OS version"), max_length=SHORT)
+    user_language = models.CharField(verbose_name=_("user language"), max_length=SHORT)
     user_hash = models.CharField(
-        max_length=PSEUDONYM_LENGTH, help_text="The client's hash of the user ID, hashed again (keyed)."
+        verbose_name=_("user hash"),
+        max_length=PSEUDONYM_LENGTH,
+        help_text=_("The client's hash of the user ID, hashed again (keyed)."),
     )
-    device_id = models.UUIDField()
-    sign_in_attempts = models.PositiveIntegerField(default=0)
-    sign_in_failures = models.PositiveIntegerField(default=0)
+    device_id = models.UUIDField(verbose_name=_("device ID"))
+    sign_in_attempts = models.PositiveIntegerField(verbose_name=_("sign in attempts"), default=0)
+    sign_in_failures = models.PositiveIntegerField(verbose_name=_("sign in failures"), default=0)
 
     class Meta:
         abstract = True
@@ -136,6 +139,8 @@ class CensusRecord(CensusFields, DayPartitioned):
     objects = DayPartitionedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("census record")
+        verbose_name_plural = _("census records")
         indexes = [
             # The census browser's search (CensusRecordAdmin.exact_search_alternatives): each
             # alternative is probed on its own by one of these, then listed in time order.
@@ -159,10 +164,10 @@ class TenantRecord(DayPartitioned):
 
     tenant = _tenant_key()
     pool = _pool_key()
-    record_id = models.UUIDField()
-    day = models.DateField()
-    timestamp = models.DateTimeField()
-    client = models.CharField(max_length=16, choices=Client.choices)
+    record_id = models.UUIDField(verbose_name=_("record ID"))
+    day = models.DateField(verbose_name=_("day"))
+    timestamp = models.DateTimeField(verbose_name=_("timestamp"))
+    client = models.CharField(verbose_name=_("client"), max_length=16, choices=Client.choices)
 
     objects = TenantRecordQuerySet.as_manager()
 
@@ -171,9 +176,11 @@ class TenantRecord(DayPartitioned):
 
 
 class UsageRecord(TenantRecord, UsageCounters):
-    federation_partner = models.CharField(max_length=FQDN, blank=True)
+    federation_partner = models.CharField(verbose_name=_("federation partner"), max_length=FQDN, blank=True)
 
     class Meta:
+        verbose_name = _("usage record")
+        verbose_name_plural = _("usage records")
         indexes = [
             # The usage browser in time order (either direction), alone and with a date range.
             models.Index(fields=["timestamp", "id"], name="usage_time"),
@@ -195,18 +202,26 @@ class ErrorReport(TenantRecord):
 
     Direction = MessageDirection
 
-    user_hash = models.CharField(max_length=PSEUDONYM_LENGTH)
-    message_direction = models.CharField(max_length=8, choices=MessageDirection.choices)
-    conversation_state = models.CharField(max_length=SHORT)
-    conversation_thread_id = models.CharField(max_length=THREAD_ID, blank=True)
-    error_code = models.CharField(max_length=NAME)
-    error_log = models.TextField(blank=True)
-    ip_network = models.CharField(max_length=64, blank=True, help_text="/24 (IPv4) or /48 (IPv6) network.")
-    sip_uri_hash = models.CharField(max_length=PSEUDONYM_LENGTH, blank=True)
-    os_name = models.CharField(max_length=SHORT, blank=True)
-    crash = models.BooleanField(default=False)
+    user_hash = models.CharField(verbose_name=_("user hash"), max_length=PSEUDONYM_LENGTH)
+    message_direction = models.CharField(
+        verbose_name=_("message direction"), max_length=8, choices=MessageDirection.choices
+    )
+    conversation_state = models.CharField(verbose_name=_("conversation state"), max_length=SHORT)
+    conversation_thread_id = models.CharField(
+        verbose_name=_("conversation thread ID"), max_length=THREAD_ID, blank=True
+    )
+    error_code = models.CharField(verbose_name=_("error code"), max_length=NAME)
+    error_log = models.TextField(verbose_name=_("error log"), blank=True)
+    ip_network = models.CharField(
+        verbose_name=_("IP network"), max_length=64, blank=True, help_text=_("/24 (IPv4) or /48 (IPv6) network.")
+    )
+    sip_uri_hash = models.CharField(verbose_name=_("SIP URI hash"), max_length=PSEUDONYM_LENGTH, blank=True)
+    os_name = models.CharField(verbose_name=_("OS name"), max_length=SHORT, blank=True)
+    crash = models.BooleanField(verbose_name=_("crash"), default=False)
 
     class Meta:
+        verbose_name = _("error report")
+        verbose_name_plural = _("error reports")
         indexes = [
             # The error-report browser in time order (either direction), alone and with a date range.
             models.Index(fields=["timestamp", "id"], name="error_time"),
@@ -243,12 +258,14 @@ class RecordReceipt(DayPartitioned):
     """
 
     tenant = _tenant_key()
-    record_id = models.UUIDField()
-    day = models.DateField(help_text="The record's day (the UTC date of its timestamp).")
+    record_id = models.UUIDField(verbose_name=_("record ID"))
+    day = models.DateField(verbose_name=_("day"), help_text=_("The record's day (the UTC date of its timestamp)."))
 
     objects = DayPartitionedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("record receipt")
+        verbose_name_plural = _("record receipts")
         # Ingestion's claim (INSERT ... ON CONFLICT on this key); it also serves the maintenance's
         # delete of a tenant's receipts from a day shared with tenants who keep it.
         constraints = [
@@ -263,16 +280,18 @@ class IngestionCount(models.Model):
     """The ledger: records per tenant, day, category, client, outcome and reason."""
 
     tenant = _tenant_key()
-    day = models.DateField()
-    category = models.CharField(max_length=16)  # a Category value, or "unknown"
-    client = models.CharField(max_length=16)  # a Client value, or "unknown"
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    reason = models.CharField(max_length=40, blank=True)
-    records = models.BigIntegerField(default=0)
+    day = models.DateField(verbose_name=_("day"))
+    category = models.CharField(verbose_name=_("category"), max_length=16)  # a Category value, or "unknown"
+    client = models.CharField(verbose_name=_("client"), max_length=16)  # a Client value, or "unknown"
+    outcome = models.CharField(verbose_name=_("outcome"), max_length=16, choices=Outcome.choices)
+    reason = models.CharField(verbose_name=_("reason"), max_length=40, blank=True)
+    records = models.BigIntegerField(verbose_name=_("records"), default=0)
 
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("ingestion count")
+        verbose_name_plural = _("ingestion counts")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "day", "category", "client", "outcome", "reason"], name="ingestion_count_key"
@@ -288,12 +307,14 @@ class UsageDailySum(UsageCounterSums):
 
     tenant = _tenant_key()
     pool = _pool_key()
-    day = models.DateField()
-    records = models.BigIntegerField(default=0)
+    day = models.DateField(verbose_name=_("day"))
+    records = models.BigIntegerField(verbose_name=_("records"), default=0)
 
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("usage daily sum")
+        verbose_name_plural = _("usage daily sums")
         constraints = [models.UniqueConstraint(fields=["tenant", "pool", "day"], name="usage_daily_sum_key")]
 
     def __str__(self) -> str:
@@ -304,8 +325,8 @@ class DailyCount(models.Model):
     """Records of a tenant per day and one more key (the subclass's): a small table the dashboard reads."""
 
     tenant = _tenant_key()
-    day = models.DateField()
-    records = models.BigIntegerField(default=0)
+    day = models.DateField(verbose_name=_("day"))
+    records = models.BigIntegerField(verbose_name=_("records"), default=0)
 
     objects = TenantScopedQuerySet.as_manager()
 
@@ -314,9 +335,11 @@ class DailyCount(models.Model):
 
 
 class FederationPartnerDailyCount(DailyCount):
-    partner = models.CharField(max_length=FQDN)
+    partner = models.CharField(verbose_name=_("partner"), max_length=FQDN)
 
     class Meta:
+        verbose_name = _("federation partner daily count")
+        verbose_name_plural = _("federation partner daily counts")
         constraints = [models.UniqueConstraint(fields=["tenant", "day", "partner"], name="federation_daily_key")]
 
     def __str__(self) -> str:
@@ -327,12 +350,14 @@ class ScrubbedDailyCount(models.Model):
     """Personal values replaced in the free text of a tenant's stored error reports, per day."""
 
     tenant = _tenant_key()
-    day = models.DateField()
-    replaced = models.BigIntegerField(default=0)
+    day = models.DateField(verbose_name=_("day"))
+    replaced = models.BigIntegerField(verbose_name=_("replaced"), default=0)
 
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("scrubbed daily count")
+        verbose_name_plural = _("scrubbed daily counts")
         constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="scrubbed_daily_key")]
 
     def __str__(self) -> str:
@@ -340,9 +365,11 @@ class ScrubbedDailyCount(models.Model):
 
 
 class ErrorCodeDailyCount(DailyCount):
-    error_code = models.CharField(max_length=NAME)
+    error_code = models.CharField(verbose_name=_("error code"), max_length=NAME)
 
     class Meta:
+        verbose_name = _("error code daily count")
+        verbose_name_plural = _("error code daily counts")
         constraints = [models.UniqueConstraint(fields=["tenant", "day", "error_code"], name="error_code_daily_key")]
         # The error-report browser's error-code filter lists the codes of the last days, every tenant's.
         indexes = [models.Index(fields=["day"], name="error_code_daily_day")]
@@ -361,10 +388,10 @@ class CensusDailySum(models.Model):
     like every count table (lifecycle.md).
     """
 
-    day = models.DateField(unique=True)
-    records = models.BigIntegerField(default=0)
-    sign_in_attempts = models.BigIntegerField(default=0)
-    sign_in_failures = models.BigIntegerField(default=0)
+    day = models.DateField(verbose_name=_("day"), unique=True)
+    records = models.BigIntegerField(verbose_name=_("records"), default=0)
+    sign_in_attempts = models.BigIntegerField(verbose_name=_("sign in attempts"), default=0)
+    sign_in_failures = models.BigIntegerField(verbose_name=_("sign in failures"), default=0)
 
     def __str__(self) -> str:
         return f"{self.day}: {self.records} census records"

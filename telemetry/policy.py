@@ -9,6 +9,12 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
 from telemetry.records import RETENTION_BOUNDS
 from telemetry.vocabulary import (
     DEFAULT_IDENTITY,
@@ -47,9 +53,19 @@ class MeetingUxSetting:
 
     @property
     def explanation(self) -> str:
-        if self.identity == DEFAULT_IDENTITY:
-            return f"MeetingUxEnableTelemetry {self.enabled} (default; no configuration applies)"
-        return f"MeetingUxEnableTelemetry {self.enabled} at {self.identity}"
+        return _meeting_ux_explanation(self.enabled, self.identity)
+
+
+def _meeting_ux_explanation(enabled: bool, identity: str) -> str:
+    # The value stays True / False, as the cmdlet prints it.
+    if identity == DEFAULT_IDENTITY:
+        return gettext("MeetingUxEnableTelemetry %(value)s (default; no configuration applies)") % {"value": enabled}
+    return gettext("MeetingUxEnableTelemetry %(value)s at %(identity)s") % {"value": enabled, "identity": identity}
+
+
+# decide's answers are cached across requests, so they keep their sentences unevaluated: each reader gets
+# them in their own language (and the commands and the client API in English).
+_meeting_ux_explanation_lazy = lazy(_meeting_ux_explanation, str)
 
 
 def resolve_meeting_ux(
@@ -75,7 +91,7 @@ def resolve_meeting_ux(
     return MeetingUxSetting(enabled=MEETING_UX_DEFAULT, identity=DEFAULT_IDENTITY)
 
 
-EXPIRED_EXPLANATION = "the record's day is older than today minus its retention"
+EXPIRED_EXPLANATION = _("the record's day is older than today minus its retention")
 
 
 @dataclass(frozen=True)
@@ -108,96 +124,111 @@ def decide(
     """
     category = Category(category)
     client = Client(client)
+    # Lazy sentences only (gettext_lazy, _meeting_ux_explanation_lazy): the answer is cached.
 
     if expired:
         return Decision(False, DropReason.EXPIRED, EXPIRED_EXPLANATION)
     if category == Category.CENSUS:
-        return Decision(True, None, "census data is always collected")
+        return Decision(True, None, _("census data is always collected"))
 
     if client in MEETING_CLIENTS:
         if category == Category.ERROR and windows_crash:
             if tenant_policy.watson_enabled:
-                return Decision(True, None, "Windows crash uploads follow the Watson setting, which is on")
+                return Decision(True, None, _("Windows crash uploads follow the Watson setting, which is on"))
             return Decision(
-                False, DropReason.WATSON_DISABLED, "Windows crash uploads follow the Watson setting, which is off"
+                False, DropReason.WATSON_DISABLED, _("Windows crash uploads follow the Watson setting, which is off")
             )
         setting = meeting_ux or MeetingUxSetting(enabled=MEETING_UX_DEFAULT, identity=DEFAULT_IDENTITY)
+        explanation = _meeting_ux_explanation_lazy(setting.enabled, setting.identity)
         if setting.enabled:
-            return Decision(True, None, setting.explanation)
-        return Decision(False, DropReason.MEETING_UX_TELEMETRY_DISABLED, setting.explanation)
+            return Decision(True, None, explanation)
+        return Decision(False, DropReason.MEETING_UX_TELEMETRY_DISABLED, explanation)
 
     if tenant_policy.disable_automatic_send_tracing:
         return Decision(
             False,
             DropReason.USAGE_COLLECTION_DISABLED,
-            "DisableAutomaticSendTracing is True: usage data and error reporting are off for the organization",
+            _("DisableAutomaticSendTracing is True: usage data and error reporting are off for the organization"),
         )
     if category == Category.USAGE:
-        return Decision(True, None, "DisableAutomaticSendTracing is False")
+        return Decision(True, None, _("DisableAutomaticSendTracing is False"))
     if user_opted_in:
-        return Decision(True, None, "DisableAutomaticSendTracing is False and the user has opted in")
-    return Decision(False, DropReason.USER_NOT_OPTED_IN, "the user has not opted in to error reporting")
+        return Decision(True, None, _("DisableAutomaticSendTracing is False and the user has opted in"))
+    return Decision(False, DropReason.USER_NOT_OPTED_IN, _("the user has not opted in to error reporting"))
 
 
 # --- The policy in words. Every sentence that tells a person what is collected is derived here, from
 # `decide` itself, so that what the API, the dashboard and the admin say cannot drift from what is stored.
 
 
+ON = pgettext_lazy("setting value", "On")
+OFF = pgettext_lazy("setting value", "Off")
+
+
 def on_off(value: bool) -> str:
-    return "On" if value else "Off"
+    return str(ON if value else OFF)
 
 
 # The Meetings App and its join launcher follow MeetingUxEnableTelemetry, never this switch (domain.md).
-MEETINGS_APP_FOLLOWS_ITS_OWN = (
+MEETINGS_APP_FOLLOWS_ITS_OWN = _(
     "The Meetings App and its join launcher are not affected: they follow their own setting "
     "(Meetings App telemetry), and Windows crash uploads follow theirs."
 )
-USAGE_HELP = (
-    "Off stops usage data AND error reporting for every user of the organization's desktop, mobile and "
-    "web clients (the client policy DisableAutomaticSendTracing). Users cannot turn it back on for "
-    f"themselves. {MEETINGS_APP_FOLLOWS_ITS_OWN}"
+USAGE_HELP = format_lazy(
+    "{} {}",
+    _(
+        "Off stops usage data AND error reporting for every user of the organization's desktop, mobile and "
+        "web clients (the client policy DisableAutomaticSendTracing). Users cannot turn it back on for "
+        "themselves."
+    ),
+    MEETINGS_APP_FOLLOWS_ITS_OWN,
 )
-WATSON_HELP = "Windows crash uploads from the Meetings App (Windows Error Reporting, Watson)."
-MEETING_UX_HELP = (
+WATSON_HELP = _("Windows crash uploads from the Meetings App (Windows Error Reporting, Watson).")
+MEETING_UX_HELP = _(
     "Telemetry and error reports from the Meetings App and the join launcher pages for meetings hosted "
     "on the pools this scope covers (MeetingUxEnableTelemetry). The most specific scope wins: pool, "
     "then site, then Global; with none, it is off."
 )
-CENSUS_EXPLANATION = (
+CENSUS_EXPLANATION = _(
     "Always on. Census data (app, device model, OS, language, sign-in counts) identifies neither the "
     "organization nor the user, so no one can switch it off: not tenant admins, not users."
 )
 
 
+def _count(value: int) -> str:
+    """A count as the active language groups its digits ("9,000" in English)."""
+    return number_format(value, force_grouping=True)
+
+
 def decided_by(setting: MeetingUxSetting) -> str:
     """The scope that decided a pool's MeetingUxEnableTelemetry, as the policies page names it."""
     if setting.identity == DEFAULT_IDENTITY:
-        return "Default (no configuration applies)"
+        return gettext("Default (no configuration applies)")
     return setting.identity
 
 
 def reason_words(reason: str) -> str:
     """A ledger reason in words: a drop reason's label, or what a rejection means."""
     if reason in DropReason.values:
-        return DropReason(reason).label
+        return str(DropReason(reason).label)
     if reason == INVALID_REASON:
-        return "Malformed"
+        return gettext("Malformed")
     return reason
 
 
 def category_words(category: str) -> str:
     """A ledger category in words ("unknown" for a rejected record whose category was not one)."""
     if category in Category.values:
-        return Category(category).label
+        return str(Category(category).label)
     if category == UNKNOWN:
-        return "Unknown category"
+        return gettext("Unknown category")
     return category
 
 
 def actor_words(actor: str) -> str:
     """Who made a change, as a sentence names them: a portal user, or "the <name> command"."""
     if actor.startswith(COMMAND_ACTOR_PREFIX):
-        return f"the {actor.removeprefix(COMMAND_ACTOR_PREFIX)} command"
+        return gettext("the %(command)s command") % {"command": actor.removeprefix(COMMAND_ACTOR_PREFIX)}
     return actor
 
 
@@ -210,49 +241,122 @@ def setting_value_words(value) -> str:
     return str(value)
 
 
-RETENTION_WORDS = {"KeepUsageRecordsForDays": "Usage records", "KeepErrorReportForDays": "Error reports"}
-ERASED_WORDS = {"error_reports": ("error report", "error reports"), "end_users": ("opt-in", "opt-ins")}
+# The tables an erasure counts, in the order its receipt names them.
+ERASED_TABLES = ("error_reports", "end_users")
+
+
+def _erased_words(table: str, count: int) -> str:
+    values = {"count": _count(count)}
+    if table == "error_reports":
+        return ngettext("%(count)s error report", "%(count)s error reports", count) % values
+    if table == "end_users":
+        return ngettext("%(count)s opt-in", "%(count)s opt-ins", count) % values
+    return f"{values['count']} {table}"
 
 
 def erasure_words(removed: dict[str, int]) -> str:
     """What an erasure removed, in words: "12 error reports and 1 opt-in"."""
-    parts = []
     # In a fixed order: a jsonb column (PostgreSQL) does not keep the order of a dict's keys.
-    ordered = [table for table in ERASED_WORDS if table in removed] + sorted(set(removed) - set(ERASED_WORDS))
-    for table, count in ((table, removed[table]) for table in ordered):
-        singular, plural = ERASED_WORDS.get(table, (table, table))
-        parts.append(f"{count:,} {singular if count == 1 else plural}")
-    return " and ".join(parts) if parts else "nothing was stored"
+    ordered = [table for table in ERASED_TABLES if table in removed] + sorted(set(removed) - set(ERASED_TABLES))
+    parts = [_erased_words(table, removed[table]) for table in ordered]
+    if not parts:
+        return gettext("nothing was stored")
+    words = parts[0]
+    for part in parts[1:]:
+        words = gettext("%(first)s and %(second)s") % {"first": words, "second": part}
+    return words
 
 
-def _turned(value) -> str:
-    return "on" if value else "off"
+# Where a stored audit target names a user's pseudonym: "user <first characters of its hash>".
+_ERASED_USER_PREFIX = "user "
+# An export's target is the verbose name of the records it holds, as stored (English).
+_EXPORTED = {
+    "usage records": (
+        _("Usage records exported as CSV (%(filters)s)"),
+        _("Usage records exported as CSV (no filter)"),
+    ),
+    "error reports": (
+        _("Error reports exported as CSV (%(filters)s)"),
+        _("Error reports exported as CSV (no filter)"),
+    ),
+    "census records": (
+        _("Census records exported as CSV (%(filters)s)"),
+        _("Census records exported as CSV (no filter)"),
+    ),
+}
+
+
+def _retention_set_words(*, setting: str, days) -> str:
+    count = days if isinstance(days, int) else 0
+    values = {"days": days}
+    if setting == "KeepUsageRecordsForDays":
+        return ngettext("Usage records kept for %(days)s day", "Usage records kept for %(days)s days", count) % values
+    if setting == "KeepErrorReportForDays":
+        return ngettext("Error reports kept for %(days)s day", "Error reports kept for %(days)s days", count) % values
+    return ngettext("%(setting)s kept for %(days)s day", "%(setting)s kept for %(days)s days", count) % {
+        "setting": setting,
+        **values,
+    }
+
+
+def _stored_word(word) -> str:
+    """A word the audit log stored in English, in the reader's language where the catalogue has it
+    (gettext("") would answer the catalogue's header)."""
+    return gettext(str(word)) if word not in (None, "") else ""
+
+
+def _export_words(*, target: str, filters: dict) -> str:
+    # The filters are stored in English (the sidebar's words: "from", "client", "Desktop", "(its text is
+    # not kept)"); each word the catalogue knows is shown in the reader's language, the rest (dates, codes,
+    # masked users) as stored.
+    words = gettext(", ").join(
+        gettext("%(filter)s %(value)s") % {"filter": _stored_word(name), "value": _stored_word(value)}
+        for name, value in filters.items()
+    )
+    with_filters, without = _EXPORTED.get(target, (None, None))
+    if with_filters is None:
+        records = target.capitalize()
+        if words:
+            return gettext("%(records)s exported as CSV (%(filters)s)") % {"records": records, "filters": words}
+        return gettext("%(records)s exported as CSV (no filter)") % {"records": records}
+    return str(with_filters) % {"filters": words} if words else str(without)
 
 
 def audit_sentence(*, action: str, target: str, new_value) -> str:
-    """An audit entry in plain words. DisableAutomaticSendTracing True means collection off: the
-    double negative is never shown."""
+    """An audit entry in plain words, in the reader's language: computed when shown, never stored.
+    DisableAutomaticSendTracing True means collection off: the double negative is never shown."""
     if action == AuditAction.SET_CLIENT_POLICY:
-        return f"Usage data collection turned {_turned(not new_value)}"
+        if new_value:
+            return gettext("Usage data collection turned off")
+        return gettext("Usage data collection turned on")
     if action == AuditAction.SET_WATSON:
-        return f"Windows crash uploads turned {_turned(new_value)}"
+        if new_value:
+            return gettext("Windows crash uploads turned on")
+        return gettext("Windows crash uploads turned off")
     if action in (AuditAction.SET_WEB_SERVICE_CONFIGURATION, AuditAction.CREATE_WEB_SERVICE_CONFIGURATION):
-        return f"Meetings App telemetry turned {_turned(new_value)} at {target}"
+        if new_value:
+            return gettext("Meetings App telemetry turned on at %(identity)s") % {"identity": target}
+        return gettext("Meetings App telemetry turned off at %(identity)s") % {"identity": target}
     if action == AuditAction.REMOVE_WEB_SERVICE_CONFIGURATION:
-        return f"Meetings App setting at {target} removed"
+        return gettext("Meetings App setting at %(identity)s removed") % {"identity": target}
     if action == AuditAction.SET_ERASE_ON_OPT_OUT:
-        return f"Erasing a user's error reports when they opt out turned {_turned(new_value)}"
+        if new_value:
+            return gettext("Erasing a user's error reports when they opt out turned on")
+        return gettext("Erasing a user's error reports when they opt out turned off")
     if action == AuditAction.SET_RETENTION:
-        kept = RETENTION_WORDS.get(target, target)
-        return f"{kept} kept for {new_value} days"
+        return _retention_set_words(setting=target, days=new_value)
     if action == AuditAction.ERASE_END_USER:
-        return f"Data of {target} erased: {erasure_words(new_value or {})}"
+        removed = erasure_words(new_value or {})
+        if target.startswith(_ERASED_USER_PREFIX):
+            return gettext("Data of user %(user)s erased: %(removed)s") % {
+                "user": target.removeprefix(_ERASED_USER_PREFIX),
+                "removed": removed,
+            }
+        return gettext("Data of %(target)s erased: %(removed)s") % {"target": target, "removed": removed}
     if action == AuditAction.EXPORT_RECORDS:
-        filters = ", ".join(f"{name} {value}" for name, value in (new_value or {}).items())
-        return f"{target.capitalize()} exported as CSV" + (f" ({filters})" if filters else " (no filter)")
-    if action in AuditAction.values:
-        return f"{AuditAction(action).label}: {target}"
-    return f"{action}: {target}"
+        return _export_words(target=target, filters=new_value or {})
+    label = AuditAction(action).label if action in AuditAction.values else action
+    return gettext("%(action)s: %(target)s") % {"action": label, "target": target}
 
 
 def explain_usage(policy: TenantPolicy) -> str:
@@ -289,17 +393,22 @@ def _windows_crashes_stored(policy: TenantPolicy) -> bool:
     return decide(category=Category.ERROR, client=Client.MEETINGS_APP, tenant_policy=policy, windows_crash=True).stored
 
 
+# The lines of client_policy_summary, by which its readers (the data sheet) find them.
+USAGE_LINE = _("Usage data collection")
+ERROR_LINE = _("Error reporting")
+WATSON_LINE = _("Windows crash uploads from the Meetings App")
+
+
 def client_policy_summary(policy: TenantPolicy) -> list[tuple[str, str]]:
     """A tenant's organization-wide settings as (setting, value) lines, as the dashboard shows them."""
+    if _opted_in_error_reports_stored(policy):
+        errors = gettext("On for users who opted in")
+    else:
+        errors = gettext("Off (usage data collection is off)")
     return [
-        ("Usage data collection", on_off(_desktop_usage_stored(policy))),
-        (
-            "Error reporting",
-            "On for users who opted in"
-            if _opted_in_error_reports_stored(policy)
-            else "Off (usage data collection is off)",
-        ),
-        ("Windows crash uploads from the Meetings App", on_off(_windows_crashes_stored(policy))),
+        (str(USAGE_LINE), on_off(_desktop_usage_stored(policy))),
+        (str(ERROR_LINE), errors),
+        (str(WATSON_LINE), on_off(_windows_crashes_stored(policy))),
     ]
 
 
@@ -309,19 +418,30 @@ def stops_collection(old: TenantPolicy, new: TenantPolicy) -> list[str]:
     stops = []
     if _desktop_usage_stored(old) and not _desktop_usage_stored(new):
         stops.append(
-            f"Usage data and error reports stop for every user of the organization. {MEETINGS_APP_FOLLOWS_ITS_OWN}"
+            " ".join(
+                [
+                    gettext("Usage data and error reports stop for every user of the organization."),
+                    str(MEETINGS_APP_FOLLOWS_ITS_OWN),
+                ]
+            )
         )
     if _windows_crashes_stored(old) and not _windows_crashes_stored(new):
-        stops.append("Windows crash uploads from the Meetings App stop.")
+        stops.append(gettext("Windows crash uploads from the Meetings App stop."))
     return stops
 
 
 def meeting_ux_stops(*, identity: str, stopping_pools: list[str], old_value: bool | None, new_value: bool | None):
     """What setting (or removing, new_value None) the configuration at `identity` stops, in words,
     given the FQDNs of the pools whose Meetings App telemetry it turns off."""
-    stops = [f"Meetings App telemetry stops for meetings hosted on {fqdn}." for fqdn in stopping_pools]
+    stops = [
+        gettext("Meetings App telemetry stops for meetings hosted on %(pool)s.") % {"pool": fqdn}
+        for fqdn in stopping_pools
+    ]
     if old_value and not new_value and not stops:
-        stops.append(f"Meetings App telemetry at {identity} turns off (no pool is affected right now).")
+        stops.append(
+            gettext("Meetings App telemetry at %(identity)s turns off (no pool is affected right now).")
+            % {"identity": identity}
+        )
     return stops
 
 
@@ -342,13 +462,17 @@ class EffectivePolicyLine:
     @property
     def collected_words(self) -> str:
         if self.collected is None:
-            return "Collected for users who opted in"
-        return "Collected" if self.collected else "Not collected"
+            return gettext("Collected for users who opted in")
+        return gettext("Collected") if self.collected else gettext("Not collected")
 
 
-CLIENT_POLICY_SCOPE = "Global (client policy of the organization)"
-WATSON_SCOPE = "Global (Windows Error Reporting of the organization)"
-CENSUS_SCOPE = "Installation (no setting applies)"
+CLIENT_POLICY_SCOPE = _("Global (client policy of the organization)")
+CLIENT_POLICY_AND_OPT_IN_SCOPE = _("Global (client policy of the organization) and the user's own opt-in")
+CLIENT_POLICY_AND_EACH_OPT_IN_SCOPE = _("Global (client policy of the organization) and each user's own opt-in")
+WATSON_SCOPE = _("Global (Windows Error Reporting of the organization)")
+CENSUS_SCOPE = _("Installation (no setting applies)")
+ERROR_REPORTING = _("Error reporting")
+WINDOWS_CRASH_UPLOADS = _("Windows crash uploads")
 
 
 def effective_policy(
@@ -363,16 +487,16 @@ def effective_policy(
     )
     if user_opted_in is None and _opted_in_error_reports_stored(tenant_policy):
         errors_line = EffectivePolicyLine(
-            "Error reporting",
+            ERROR_REPORTING,
             None,
-            "DisableAutomaticSendTracing is False: error reports of each user who has opted in",
-            f"{CLIENT_POLICY_SCOPE} and each user's own opt-in",
+            gettext("DisableAutomaticSendTracing is False: error reports of each user who has opted in"),
+            CLIENT_POLICY_AND_EACH_OPT_IN_SCOPE,
         )
     else:
         scope = CLIENT_POLICY_SCOPE
         if errors.reason != DropReason.USAGE_COLLECTION_DISABLED:
-            scope = f"{CLIENT_POLICY_SCOPE} and the user's own opt-in"
-        errors_line = EffectivePolicyLine("Error reporting", errors.stored, errors.explanation, scope)
+            scope = CLIENT_POLICY_AND_OPT_IN_SCOPE
+        errors_line = EffectivePolicyLine(ERROR_REPORTING, errors.stored, errors.explanation, scope)
     meetings = decide(
         category=Category.USAGE, client=Client.MEETINGS_APP, tenant_policy=tenant_policy, meeting_ux=meeting_ux
     )
@@ -380,31 +504,39 @@ def effective_policy(
         category=Category.ERROR, client=Client.MEETINGS_APP, tenant_policy=tenant_policy, windows_crash=True
     )
     return [
-        EffectivePolicyLine("Census", census.stored, census.explanation, CENSUS_SCOPE),
-        EffectivePolicyLine("Usage", usage.stored, usage.explanation, CLIENT_POLICY_SCOPE),
+        EffectivePolicyLine(Category.CENSUS.label, census.stored, census.explanation, CENSUS_SCOPE),
+        EffectivePolicyLine(Category.USAGE.label, usage.stored, usage.explanation, CLIENT_POLICY_SCOPE),
         errors_line,
-        EffectivePolicyLine("Meetings App", meetings.stored, meetings.explanation, decided_by(meeting_ux)),
-        EffectivePolicyLine("Windows crash uploads", crashes.stored, crashes.explanation, WATSON_SCOPE),
+        EffectivePolicyLine(Client.MEETINGS_APP.label, meetings.stored, meetings.explanation, decided_by(meeting_ux)),
+        EffectivePolicyLine(WINDOWS_CRASH_UPLOADS, crashes.stored, crashes.explanation, WATSON_SCOPE),
     ]
 
 
 def opted_in_words(count: int) -> str:
     """How many end users have opted in to error reporting, as the policies page says it."""
-    users = "end user has" if count == 1 else "end users have"
-    return (
-        f"{count:,} {users} opted in to error reporting from their client. Their error reports are "
-        "collected while usage data collection is On; the opt-in is their own choice."
-    )
+    return ngettext(
+        "%(count)s end user has opted in to error reporting from their client. Their error reports are "
+        "collected while usage data collection is On; the opt-in is their own choice.",
+        "%(count)s end users have opted in to error reporting from their client. Their error reports are "
+        "collected while usage data collection is On; the opt-in is their own choice.",
+        count,
+    ) % {"count": _count(count)}
 
 
 def usage_off_banner(*, organization: str, since: str | None) -> str:
     """The banner shown while usage data collection is Off; `since` is when it was turned off, in words."""
-    when = f" since {since}" if since else ""
-    return (
-        f"Usage data collection is Off for {organization}{when}: no usage data and no error reports are "
-        f"collected from its desktop, mobile and web clients. Census data is still collected. "
-        f"{MEETINGS_APP_FOLLOWS_ITS_OWN}"
-    )
+    values = {"organization": organization, "since": since}
+    if since:
+        off = gettext(
+            "Usage data collection is Off for %(organization)s since %(since)s: no usage data and no error "
+            "reports are collected from its desktop, mobile and web clients. Census data is still collected."
+        )
+    else:
+        off = gettext(
+            "Usage data collection is Off for %(organization)s: no usage data and no error reports are "
+            "collected from its desktop, mobile and web clients. Census data is still collected."
+        )
+    return " ".join([off % values, str(MEETINGS_APP_FOLLOWS_ITS_OWN)])
 
 
 def meeting_ux_shadowed_pools(
@@ -427,10 +559,78 @@ def shadowing_warning(*, identity: str, shadowed: list[tuple[str, MeetingUxSetti
     """The warning that the setting at `identity` does not decide for some of its pools; None if it does."""
     if not shadowed:
         return None
-    pools = "; ".join(f"{fqdn} ({on_off(setting.enabled)}, set at {setting.identity})" for fqdn, setting in shadowed)
+    pools = "; ".join(
+        gettext("%(pool)s (%(value)s, set at %(identity)s)")
+        % {"pool": fqdn, "value": on_off(setting.enabled), "identity": setting.identity}
+        for fqdn, setting in shadowed
+    )
+    return gettext(
+        "The Meetings App setting at %(identity)s does not decide for every pool it covers: "
+        "a more specific scope keeps its own value on %(pools)s."
+    ) % {"identity": identity, "pools": pools}
+
+
+def _records_a_day_words(*, stops: bool, records_per_day: float, exact: bool, days: int) -> str:
+    """One whole sentence per case (stop or start, about or at most), so that a translator has each."""
+    values = {"days": days}
+    if records_per_day == 0:
+        if stops:
+            return gettext("No records a day stop being collected (none arrived in the last %(days)s days).") % values
+        return gettext("No records a day start being collected (none arrived in the last %(days)s days).") % values
+    if records_per_day < 1:
+        # Fewer than one is already a bound: "about" and "at most" say the same of it.
+        if stops:
+            sentence = gettext("Fewer than 1 record a day stops being collected (average of the last %(days)s days).")
+        else:
+            sentence = gettext("Fewer than 1 record a day starts being collected (average of the last %(days)s days).")
+        return sentence % values
+    count = round(records_per_day)
+    values["count"] = _count(count)
+    if stops and exact:
+        sentence = ngettext(
+            "About %(count)s record a day stops being collected (average of the last %(days)s days).",
+            "About %(count)s records a day stop being collected (average of the last %(days)s days).",
+            count,
+        )
+    elif stops:
+        sentence = ngettext(
+            "At most %(count)s record a day stops being collected (average of the last %(days)s days).",
+            "At most %(count)s records a day stop being collected (average of the last %(days)s days).",
+            count,
+        )
+    elif exact:
+        sentence = ngettext(
+            "About %(count)s record a day starts being collected (average of the last %(days)s days).",
+            "About %(count)s records a day start being collected (average of the last %(days)s days).",
+            count,
+        )
+    else:
+        sentence = ngettext(
+            "At most %(count)s record a day starts being collected (average of the last %(days)s days).",
+            "At most %(count)s records a day start being collected (average of the last %(days)s days).",
+            count,
+        )
+    return sentence % values
+
+
+def _opted_in_users_words(*, stops: bool, opted_in_users: int) -> str:
+    values = {"count": _count(opted_in_users)}
+    if stops:
+        return (
+            ngettext(
+                "%(count)s end user who opted in to error reporting stops sending error reports.",
+                "%(count)s end users who opted in to error reporting stop sending error reports.",
+                opted_in_users,
+            )
+            % values
+        )
     return (
-        f"The Meetings App setting at {identity} does not decide for every pool it covers: "
-        f"a more specific scope keeps its own value on {pools}."
+        ngettext(
+            "%(count)s end user who opted in to error reporting sends error reports again.",
+            "%(count)s end users who opted in to error reporting send error reports again.",
+            opted_in_users,
+        )
+        % values
     )
 
 
@@ -447,45 +647,124 @@ def what_if_words(
     """The what-if of a change, in words: records a day it affects (from the ledger's last `days` days;
     `exact` False when the counts can only bound it), opted-in users, and pools."""
     lines = []
-    verb = "stop being collected" if stops else "start being collected"
     if records_per_day is not None:
-        amount = f"{records_per_day:,.0f}" if records_per_day >= 1 or records_per_day == 0 else "fewer than 1"
-        if records_per_day == 0:
-            lines.append(f"No records a day {verb} (none arrived in the last {days} days).")
-        else:
-            bound = "About" if exact else "At most"
-            lines.append(f"{bound} {amount} records a day {verb} (average of the last {days} days).")
+        lines.append(_records_a_day_words(stops=stops, records_per_day=records_per_day, exact=exact, days=days))
     if opted_in_users is not None:
-        one = opted_in_users == 1
-        users = "end user who opted in" if one else "end users who opted in"
-        if stops:
-            verb_users = "stops sending error reports" if one else "stop sending error reports"
-        else:
-            verb_users = "sends error reports again" if one else "send error reports again"
-        lines.append(f"{opted_in_users:,} {users} to error reporting {verb_users}.")
+        lines.append(_opted_in_users_words(stops=stops, opted_in_users=opted_in_users))
     if every_pool:
-        lines.append("Pools affected: every pool of the organization.")
+        lines.append(gettext("Pools affected: every pool of the organization."))
     elif pools is not None:
-        lines.append(f"Pools affected: {', '.join(pools)}." if pools else "Pools affected: none right now.")
+        if pools:
+            lines.append(gettext("Pools affected: %(pools)s.") % {"pools": ", ".join(pools)})
+        else:
+            lines.append(gettext("Pools affected: none right now."))
     return lines
 
 
 # --- Retention: what shortening it deletes (lifecycle.md, "Retention"), and what starting collection does.
 
-RETENTION_NOUNS = {"KeepUsageRecordsForDays": "usage records", "KeepErrorReportForDays": "error reports"}
-_DAYS = f"{RETENTION_BOUNDS[0]} to {RETENTION_BOUNDS[1]}"
-RETENTION_USAGE_HELP = (
-    f"How many days usage records are kept after their day (KeepUsageRecordsForDays, {_DAYS}); the "
-    "maintenance deletes older ones. The dashboards keep their counts."
+RETENTION_USAGE_HELP = format_lazy(
+    _(
+        "How many days usage records are kept after their day (KeepUsageRecordsForDays, {low} to {high}); the "
+        "maintenance deletes older ones. The dashboards keep their counts."
+    ),
+    low=RETENTION_BOUNDS[0],
+    high=RETENTION_BOUNDS[1],
 )
-RETENTION_ERROR_REPORT_HELP = (
-    f"How many days error reports are kept after their day (KeepErrorReportForDays, {_DAYS}); the "
-    "maintenance deletes older ones. The dashboards keep their counts."
+RETENTION_ERROR_REPORT_HELP = format_lazy(
+    _(
+        "How many days error reports are kept after their day (KeepErrorReportForDays, {low} to {high}); the "
+        "maintenance deletes older ones. The dashboards keep their counts."
+    ),
+    low=RETENTION_BOUNDS[0],
+    high=RETENTION_BOUNDS[1],
 )
-ERASE_ON_OPT_OUT_HELP = (
+ERASE_ON_OPT_OUT_HELP = _(
     "On: when a user opts out of error reporting from their client, their stored error reports are erased "
     "at once, with a receipt in the audit log (EraseErrorReportsOnOptOut). Off: they stay until their "
     "retention ends."
+)
+
+
+@dataclass(frozen=True)
+class _RemovalSentences:
+    """What shortening one retention deletes, one whole sentence (or clause) per case. The phrase of the
+    days has its noun as context: in many languages it agrees with it."""
+
+    change: object  # ngettext_lazy on "n" (the new days)
+    one_day: object
+    days: object
+    unknown: object
+    none: object
+    exact: object  # ngettext_lazy on "n" (the records)
+    bound: object  # ngettext_lazy on "n" (the records)
+
+
+_REMOVAL_SENTENCES = {
+    "KeepUsageRecordsForDays": _RemovalSentences(
+        change=ngettext_lazy(
+            "Usage records kept for %(new)s day instead of %(old)s",
+            "Usage records kept for %(new)s days instead of %(old)s",
+            "n",
+        ),
+        one_day=pgettext_lazy("usage records", "dated %(day)s"),
+        days=pgettext_lazy("usage records", "dated %(first)s to %(last)s"),
+        unknown=_("the stored usage records %(dated)s are deleted."),
+        none=_("no usage records %(dated)s are stored, so none is deleted now."),
+        exact=ngettext_lazy(
+            "%(count)s stored usage record %(dated)s is deleted.",
+            "%(count)s stored usage records %(dated)s are deleted.",
+            "n",
+        ),
+        bound=ngettext_lazy(
+            "at most %(count)s stored usage record %(dated)s is deleted (it may already have been erased or "
+            "deleted earlier).",
+            "at most %(count)s stored usage records %(dated)s are deleted (some of them may already have been "
+            "erased or deleted earlier).",
+            "n",
+        ),
+    ),
+    "KeepErrorReportForDays": _RemovalSentences(
+        change=ngettext_lazy(
+            "Error reports kept for %(new)s day instead of %(old)s",
+            "Error reports kept for %(new)s days instead of %(old)s",
+            "n",
+        ),
+        one_day=pgettext_lazy("error reports", "dated %(day)s"),
+        days=pgettext_lazy("error reports", "dated %(first)s to %(last)s"),
+        unknown=_("the stored error reports %(dated)s are deleted."),
+        none=_("no error reports %(dated)s are stored, so none is deleted now."),
+        exact=ngettext_lazy(
+            "%(count)s stored error report %(dated)s is deleted.",
+            "%(count)s stored error reports %(dated)s are deleted.",
+            "n",
+        ),
+        bound=ngettext_lazy(
+            "at most %(count)s stored error report %(dated)s is deleted (it may already have been erased or "
+            "deleted earlier).",
+            "at most %(count)s stored error reports %(dated)s are deleted (some of them may already have been "
+            "erased or deleted earlier).",
+            "n",
+        ),
+    ),
+}
+_RECORDS_REMOVAL_SENTENCES = _RemovalSentences(
+    change=ngettext_lazy(
+        "Records kept for %(new)s day instead of %(old)s", "Records kept for %(new)s days instead of %(old)s", "n"
+    ),
+    one_day=pgettext_lazy("records", "dated %(day)s"),
+    days=pgettext_lazy("records", "dated %(first)s to %(last)s"),
+    unknown=_("the stored records %(dated)s are deleted."),
+    none=_("no records %(dated)s are stored, so none is deleted now."),
+    exact=ngettext_lazy(
+        "%(count)s stored record %(dated)s is deleted.", "%(count)s stored records %(dated)s are deleted.", "n"
+    ),
+    bound=ngettext_lazy(
+        "at most %(count)s stored record %(dated)s is deleted (it may already have been erased or deleted earlier).",
+        "at most %(count)s stored records %(dated)s are deleted (some of them may already have been erased or "
+        "deleted earlier).",
+        "n",
+    ),
 )
 
 
@@ -494,40 +773,44 @@ def retention_removal_words(
 ) -> str:
     """What shortening one retention deletes, in words. `records` comes from the count tables (None: they
     could not be read); `exact` False when some of those records may already be gone (erased at their
-    user's request, or deleted under an earlier, shorter retention): the count is then a bound."""
-    noun = RETENTION_NOUNS.get(setting, "records")
-    kept = f"{noun[0].upper()}{noun[1:]} kept for {new_days:,} days instead of {old_days:,}"
-    days = f"dated {first_day} to {last_day}" if first_day != last_day else f"dated {first_day}"
+    user's request, or deleted under an earlier, shorter retention): the count is then a bound.
+    `first_day` and `last_day` are the days as the reader reads them."""
+    sentences = _REMOVAL_SENTENCES.get(setting, _RECORDS_REMOVAL_SENTENCES)
+    change = sentences.change % {"n": new_days, "new": _count(new_days), "old": _count(old_days)}
+    if first_day != last_day:
+        dated = sentences.days % {"first": first_day, "last": last_day}
+    else:
+        dated = sentences.one_day % {"day": first_day}
     if records is None:
-        return f"{kept}: the stored {noun} {days} are deleted."
-    if records == 0:
-        return f"{kept}: no {noun} {days} are stored, so none is deleted now."
-    if exact:
-        return f"{kept}: {records:,} stored {noun} {days} are deleted."
-    return (
-        f"{kept}: at most {records:,} stored {noun} {days} are deleted (some of them may already have been "
-        "erased or deleted earlier)."
-    )
+        consequence = sentences.unknown % {"dated": dated}
+    elif records == 0:
+        consequence = sentences.none % {"dated": dated}
+    else:
+        stored = sentences.exact if exact else sentences.bound
+        consequence = stored % {"n": records, "count": _count(records), "dated": dated}
+    # The change, then what it deletes; a translator may join them otherwise.
+    return gettext("%(change)s: %(consequence)s") % {"change": change, "consequence": consequence}
 
 
 def started_words(*, change: str, what_if: list[str]) -> str:
     """The message after saving a change that starts collecting: the change, then its what-if."""
-    return " ".join([f"{change}.", *what_if])
+    sentence = pgettext("a sentence without its full stop, ended", "%(sentence)s.") % {"sentence": change}
+    return " ".join([sentence, *what_if])
 
 
 def opt_in_state_words(*, known: bool, opted_in: bool) -> str:
     """A looked-up user's own choice, as the explainer states it (never their ID)."""
     if not known:
-        return (
+        return gettext(
             "The portal has no opt-in from this user: their client has never sent one, so they have not "
             "opted in to error reporting."
         )
     if opted_in:
-        return "This user has opted in to error reporting from their client."
-    return "This user has not opted in to error reporting (or has opted out) from their client."
+        return gettext("This user has opted in to error reporting from their client.")
+    return gettext("This user has not opted in to error reporting (or has opted out) from their client.")
 
 
-MEETINGS_APP_PER_POOL_NOTE = (
+MEETINGS_APP_PER_POOL_NOTE = _(
     "The Meetings App and the join launcher do not depend on the user: they follow the setting of the pool "
     "that hosts the meeting. Shown here for the Global scope; the Pools page shows what each pool collects."
 )
@@ -559,7 +842,7 @@ def user_effective_policy(
             )
         if client == Client.MEETINGS_APP:
             crashes = decide(category=Category.ERROR, client=client, tenant_policy=tenant_policy, windows_crash=True)
-            crash_line = EffectivePolicyLine("Windows crash uploads", crashes.stored, crashes.explanation, WATSON_SCOPE)
+            crash_line = EffectivePolicyLine(WINDOWS_CRASH_UPLOADS, crashes.stored, crashes.explanation, WATSON_SCOPE)
             lines.append(crash_line)
         explained.append((client.label, lines))
     return explained
@@ -571,5 +854,5 @@ def _deciding_scope(*, category: Category, client: Client, decision: Decision, m
     if client in MEETING_CLIENTS:
         return decided_by(meeting_ux)
     if category == Category.ERROR and decision.reason != DropReason.USAGE_COLLECTION_DISABLED:
-        return f"{CLIENT_POLICY_SCOPE} and the user's own opt-in"
+        return CLIENT_POLICY_AND_OPT_IN_SCOPE
     return CLIENT_POLICY_SCOPE

@@ -7,6 +7,8 @@ its CSV and the record browsers read them from here. Part of the ground floor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 from telemetry.names import FQDN_MAX_LENGTH
 
 # Bounds of the string fields a client may send (the README lists them for client authors).
@@ -38,11 +40,11 @@ class Counter:
 
 
 USAGE_COUNTERS = (
-    Counter("ims_sent", "IMs sent"),
-    Counter("ims_received", "IMs received"),
-    Counter("meeting_join_attempts", "Meeting joins attempted"),
-    Counter("meeting_join_successes", "Meeting joins succeeded"),
-    Counter("call_minutes", "Call minutes"),
+    Counter("ims_sent", _("IMs sent")),
+    Counter("ims_received", _("IMs received")),
+    Counter("meeting_join_attempts", _("Meeting joins attempted")),
+    Counter("meeting_join_successes", _("Meeting joins succeeded")),
+    Counter("call_minutes", _("Call minutes")),
 )
 USAGE_COUNTER_NAMES = tuple(counter.name for counter in USAGE_COUNTERS)
 

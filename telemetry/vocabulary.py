@@ -5,20 +5,22 @@ Part of the ground floor (see tests/test_architecture.py): imported by both apps
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Category(models.TextChoices):
-    CENSUS = "census", "Census"
-    USAGE = "usage", "Usage"
-    ERROR = "error", "Error reports"
+    CENSUS = "census", _("Census")
+    USAGE = "usage", pgettext_lazy("data category", "Usage")
+    ERROR = "error", _("Error reports")
 
 
 class Client(models.TextChoices):
-    DESKTOP = "desktop", "Desktop client"
-    MOBILE = "mobile", "Mobile client"
-    WEB = "web", "Web client"
-    MEETINGS_APP = "meetings_app", "Meetings App"
-    JOIN_LAUNCHER = "join_launcher", "Join launcher"
+    DESKTOP = "desktop", _("Desktop client")
+    MOBILE = "mobile", _("Mobile client")
+    WEB = "web", _("Web client")
+    MEETINGS_APP = "meetings_app", _("Meetings App")
+    JOIN_LAUNCHER = "join_launcher", _("Join launcher")
 
 
 # The clients whose telemetry follows MeetingUxEnableTelemetry instead of the client policy.
@@ -26,23 +28,23 @@ MEETING_CLIENTS = frozenset({Client.MEETINGS_APP, Client.JOIN_LAUNCHER})
 
 
 class MessageDirection(models.TextChoices):
-    INCOMING = "incoming", "Incoming"
-    OUTGOING = "outgoing", "Outgoing"
+    INCOMING = "incoming", _("Incoming")
+    OUTGOING = "outgoing", _("Outgoing")
 
 
 class Outcome(models.TextChoices):
-    ACCEPTED = "accepted", "Accepted"
-    DROPPED = "dropped", "Dropped by policy"
-    REJECTED = "rejected", "Rejected as malformed"
-    DUPLICATE = "duplicate", "Duplicate"
+    ACCEPTED = "accepted", _("Accepted")
+    DROPPED = "dropped", _("Dropped by policy")
+    REJECTED = "rejected", _("Rejected as malformed")
+    DUPLICATE = "duplicate", _("Duplicate")
 
 
 class DropReason(models.TextChoices):
-    USAGE_COLLECTION_DISABLED = "usage_collection_disabled", "Usage data collection is off"
-    USER_NOT_OPTED_IN = "user_not_opted_in", "The user has not opted in to error reporting"
-    MEETING_UX_TELEMETRY_DISABLED = "meeting_ux_telemetry_disabled", "Meetings App telemetry is off"
-    WATSON_DISABLED = "watson_disabled", "Windows crash uploads are off"
-    EXPIRED = "expired", "Older than the retention"
+    USAGE_COLLECTION_DISABLED = "usage_collection_disabled", _("Usage data collection is off")
+    USER_NOT_OPTED_IN = "user_not_opted_in", _("The user has not opted in to error reporting")
+    MEETING_UX_TELEMETRY_DISABLED = "meeting_ux_telemetry_disabled", _("Meetings App telemetry is off")
+    WATSON_DISABLED = "watson_disabled", _("Windows crash uploads are off")
+    EXPIRED = "expired", _("Older than the retention")
 
 
 # Ledger values (api.md): a rejected record whose category or client is not a known one counts under
@@ -54,9 +56,9 @@ INVALID_REASON = "invalid"
 class ScopeKind(models.TextChoices):
     """The scopes of Set-CsWebServiceConfiguration."""
 
-    GLOBAL = "global", "Global"
-    SITE = "site", "Site"
-    SERVICE = "service", "Pool (Service:WebServer)"
+    GLOBAL = "global", _("Global")
+    SITE = "site", _("Site")
+    SERVICE = "service", _("Pool (Service:WebServer)")
 
 
 # Identities, as the cmdlets spell them: "Global", "Site:<site name>", "Service:WebServer:<pool FQDN>".
@@ -102,21 +104,21 @@ def parse_identity(identity: str) -> tuple[ScopeKind, str] | None:
 
 
 class AuditAction(models.TextChoices):
-    CREATE_TENANT = "create_tenant", "Organization created"
-    CREATE_SITE = "create_site", "Site added"
-    CREATE_POOL = "create_pool", "Pool added"
-    SET_CLIENT_POLICY = "set_client_policy", "Usage data collection changed"
-    SET_WATSON = "set_watson", "Windows crash uploads changed"
-    CREATE_WEB_SERVICE_CONFIGURATION = "create_web_service_configuration", "Meetings App setting added"
-    SET_WEB_SERVICE_CONFIGURATION = "set_web_service_configuration", "Meetings App setting changed"
-    REMOVE_WEB_SERVICE_CONFIGURATION = "remove_web_service_configuration", "Meetings App setting removed"
-    CREATE_INGESTION_KEY = "create_ingestion_key", "Ingestion key created"
-    REVOKE_INGESTION_KEY = "revoke_ingestion_key", "Ingestion key revoked"
-    CREATE_PORTAL_USER = "create_portal_user", "Sign-in created"
-    ERASE_END_USER = "erase_end_user", "A user's data erased"
-    SET_ERASE_ON_OPT_OUT = "set_erase_on_opt_out", "Erasure on opt-out changed"
-    SET_RETENTION = "set_retention", "Retention changed"
-    EXPORT_RECORDS = "export_records", "Records exported"
+    CREATE_TENANT = "create_tenant", _("Organization created")
+    CREATE_SITE = "create_site", _("Site added")
+    CREATE_POOL = "create_pool", _("Pool added")
+    SET_CLIENT_POLICY = "set_client_policy", _("Usage data collection changed")
+    SET_WATSON = "set_watson", _("Windows crash uploads changed")
+    CREATE_WEB_SERVICE_CONFIGURATION = "create_web_service_configuration", _("Meetings App setting added")
+    SET_WEB_SERVICE_CONFIGURATION = "set_web_service_configuration", _("Meetings App setting changed")
+    REMOVE_WEB_SERVICE_CONFIGURATION = "remove_web_service_configuration", _("Meetings App setting removed")
+    CREATE_INGESTION_KEY = "create_ingestion_key", _("Ingestion key created")
+    REVOKE_INGESTION_KEY = "revoke_ingestion_key", _("Ingestion key revoked")
+    CREATE_PORTAL_USER = "create_portal_user", _("Sign-in created")
+    ERASE_END_USER = "erase_end_user", _("A user's data erased")
+    SET_ERASE_ON_OPT_OUT = "set_erase_on_opt_out", _("Erasure on opt-out changed")
+    SET_RETENTION = "set_retention", _("Retention changed")
+    EXPORT_RECORDS = "export_records", _("Records exported")
 
 
 # The audit actions that change what is collected: the dashboard marks them on its charts.

@@ -12,8 +12,11 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from portal.admin_paging import CountFreeListMixin
 from portal.admin_site import OWN_TENANT_LABEL
@@ -69,7 +72,12 @@ from tenants.selectors import (
     web_service_configurations_ordered,
 )
 
-POLICIES_TITLE = "Data collection policies"
+POLICIES_TITLE = _("Data collection policies")
+
+
+def days_words(days: int) -> str:
+    """A retention as people read it: "3,650 days", grouped as the language groups digits."""
+    return ngettext("%(days)s day", "%(days)s days", days) % {"days": number_format(days, force_grouping=True)}
 
 
 def adopt(form_instance, saved) -> None:
@@ -102,27 +110,27 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
         # No service deletes a tenant: a cascade would erase its audit log with it.
         return False
 
-    @admin.display(description="Usage data collection")
+    @admin.display(description=_("Usage data collection"))
     def usage_collection(self, obj):
         return on_off(obj.usage_collection_enabled)
 
-    @admin.display(description="Windows crash uploads")
+    @admin.display(description=_("Windows crash uploads"))
     def watson_uploads(self, obj):
         return on_off(obj.watson_enabled)
 
-    @admin.display(description="Census")
+    @admin.display(description=_("Census"))
     def census(self, obj):
         return CENSUS_EXPLANATION
 
-    @admin.display(description="Usage records kept for")
+    @admin.display(description=_("Usage records kept for"))
     def usage_retention(self, obj):
-        return f"{obj.usage_retention_days:,} days"
+        return days_words(obj.usage_retention_days)
 
-    @admin.display(description="Error reports kept for")
+    @admin.display(description=_("Error reports kept for"))
     def error_report_retention(self, obj):
-        return f"{obj.error_report_retention_days:,} days"
+        return days_words(obj.error_report_retention_days)
 
-    @admin.display(description="Erase a user's error reports when they opt out")
+    @admin.display(description=_("Erase a user's error reports when they opt out"))
     def erase_on_opt_out_words(self, obj):
         return on_off(obj.erase_error_reports_on_opt_out)
 
@@ -140,9 +148,9 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
             policies = ["usage_collection", "census", "watson_uploads"]
             retention = ["usage_retention", "error_report_retention", "erase_on_opt_out_words"]
         return [
-            ("Organization", {"fields": ["name", "slug", "domain"]}),
-            ("Policies", {"fields": policies}),
-            ("Retention", {"fields": retention, "classes": ["portal-retention"]}),
+            (_("Organization"), {"fields": ["name", "slug", "domain"]}),
+            (_("Policies"), {"fields": policies}),
+            (_("Retention"), {"fields": retention, "classes": ["portal-retention"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -232,7 +240,7 @@ class TenantAdmin(StopCollectionConfirmationMixin, TenantScopedAdmin):
         if not is_tenant_admin(request):
             return super().response_change(request, obj)
         # Django's "The tenant “Contoso” was changed" and its list of one are not a tenant admin's words.
-        self.message_user(request, "Your organization's data collection policies are saved.", messages.SUCCESS)
+        self.message_user(request, gettext("Your organization's data collection policies are saved."), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[obj.pk]))
 
     def save_model(self, request, obj, form, change):
@@ -272,17 +280,18 @@ class WebServiceConfigurationAdmin(StopCollectionConfirmationMixin, TenantScoped
         return super().changelist_view(request, {**title, **(extra_context or {})})
 
     def add_view(self, request, form_url="", extra_context=None):
-        return super().add_view(request, form_url, {"title": "Add a Meetings App setting", **(extra_context or {})})
+        title = {"title": gettext("Add a Meetings App setting")}
+        return super().add_view(request, form_url, {**title, **(extra_context or {})})
 
     def delete_view(self, request, object_id, extra_context=None):
-        title = {"title": "Remove a Meetings App setting"}
+        title = {"title": gettext("Remove a Meetings App setting")}
         return super().delete_view(request, object_id, {**title, **(extra_context or {})})
 
-    @admin.display(description="Scope")
+    @admin.display(description=_("Scope"))
     def scope_identity(self, obj):
         return obj.identity
 
-    @admin.display(description="Meetings App telemetry")
+    @admin.display(description=_("Meetings App telemetry"))
     def meeting_ux_telemetry(self, obj):
         return on_off(obj.meeting_ux_enable_telemetry)
 
@@ -396,8 +405,15 @@ def effective_policy_html(lines) -> str:
         '<ul class="portal-effective-policy">{}</ul>',
         format_html_join(
             "",
-            '<li><strong>{}</strong>: {} <span class="help">({}; decided by {})</span></li>',
-            ((line.category, line.collected_words, line.rule, line.scope) for line in lines),
+            '<li><strong>{}</strong>: {} <span class="help">({})</span></li>',
+            (
+                (
+                    line.category,
+                    line.collected_words,
+                    gettext("%(rule)s; decided by %(scope)s") % {"rule": line.rule, "scope": line.scope},
+                )
+                for line in lines
+            ),
         ),
     )
 
@@ -412,7 +428,7 @@ class PoolAdmin(TenantScopedAdmin):
     readonly_fields = ("what_is_collected",)
     form = PoolAddForm
 
-    @admin.display(description="What is collected for meetings on this pool")
+    @admin.display(description=_("What is collected for meetings on this pool"))
     def what_is_collected(self, obj):
         configurations = getattr(obj, "tenant_configurations", None)
         lines = effective_policy_of(tenant=obj.tenant, pool=obj, user_opted_in=None, configurations=configurations)
@@ -459,9 +475,11 @@ class EndUserAdmin(FindUserByIdMixin, CountFreeListMixin, TenantScopedAdmin):
     list_filter = ("error_reporting_opted_in",)
     fields = ("tenant", "pseudonym", "error_reporting_opted_in", "opt_in_changed_at", "created_at")
 
-    no_user_text = "No user with that ID. Their client has never sent an opt-in, so the directory does not list them."
+    no_user_text = _(
+        "No user with that ID. Their client has never sent an opt-in, so the directory does not list them."
+    )
 
-    @admin.display(description="Pseudonym")
+    @admin.display(description=_("Pseudonym"))
     def pseudonym(self, obj):
         return mask_pseudonym(obj.user_hash)
 
@@ -510,8 +528,8 @@ class EndUserAdmin(FindUserByIdMixin, CountFreeListMixin, TenantScopedAdmin):
 
 NEW_KEY_COOKIE = "portal_new_key"
 NEW_KEY_SECONDS = 300
-NEW_KEY_SHOWN_ONCE = (
-    "The key {prefix}… was shown once, when it was created, and cannot be shown again. "
+NEW_KEY_SHOWN_ONCE = _(
+    "The key %(prefix)s… was shown once, when it was created, and cannot be shown again. "
     "If it was not copied, create a new key and revoke this one."
 )
 
@@ -533,17 +551,19 @@ class IngestionKeyAdmin(TenantScopedAdmin):
     created_template = "admin/tenants/ingestionkey/created.html"
     revoke_template = "admin/tenants/ingestionkey/revoke_confirmation.html"
 
-    @admin.display(description="Key", ordering="prefix")
+    @admin.display(description=_("Key"), ordering="prefix")
     def shown_prefix(self, obj):
         return f"{obj.prefix}…"
 
-    @admin.display(description="Last used (UTC day)", ordering="last_used_on")
+    @admin.display(description=_("Last used (UTC day)"), ordering="last_used_on")
     def last_used(self, obj):
-        return f"{obj.last_used_on:%Y-%m-%d}" if obj.last_used_on else "Never"
+        return date_format(obj.last_used_on, "SHORT_DATE_FORMAT") if obj.last_used_on else gettext("Never")
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def status(self, obj):
-        return "Active" if obj.is_active else f"Revoked {obj.revoked_at:%Y-%m-%d %H:%M} UTC"
+        if obj.is_active:
+            return pgettext("ingestion key status", "Active")
+        return gettext("Revoked %(time)s UTC") % {"time": date_format(obj.revoked_at, "SHORT_DATETIME_FORMAT")}
 
     def has_revoke_permission(self, request, obj=None):
         return self._may_write(request, True)
@@ -588,12 +608,12 @@ class IngestionKeyAdmin(TenantScopedAdmin):
             NEW_KEY_COOKIE, default=None, salt=new_key_salt(key), max_age=NEW_KEY_SECONDS
         )
         if secret is None or not services.ingestion_key_matches(key=key, secret=secret):
-            self.message_user(request, NEW_KEY_SHOWN_ONCE.format(prefix=key.prefix), messages.WARNING)
+            self.message_user(request, NEW_KEY_SHOWN_ONCE % {"prefix": key.prefix}, messages.WARNING)
             response = HttpResponseRedirect(reverse("admin:tenants_ingestionkey_change", args=[key.pk]))
         else:
             context = {
                 **self.admin_site.each_context(request),
-                "title": "Ingestion key created",
+                "title": gettext("Ingestion key created"),
                 "opts": self.opts,
                 "key": key,
                 "secret": secret,
@@ -624,18 +644,20 @@ class IngestionKeyAdmin(TenantScopedAdmin):
             raise PermissionDenied
         change_url = reverse("admin:tenants_ingestionkey_change", args=[key.pk])
         if not key.is_active:
-            self.message_user(request, f"The key {key.prefix}… is already revoked.", messages.WARNING)
+            self.message_user(
+                request, gettext("The key %(prefix)s… is already revoked.") % {"prefix": key.prefix}, messages.WARNING
+            )
             return HttpResponseRedirect(change_url)
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             self._revoke(request, [key])
             return HttpResponseRedirect(change_url)
         return self._revoke_confirmation(request, [key], cancel_url=change_url)
 
-    @admin.action(description="Revoke selected ingestion keys", permissions=["revoke"])
+    @admin.action(description=_("Revoke selected ingestion keys"), permissions=["revoke"])
     def revoke_selected(self, request, queryset):
         keys = list(queryset.filter(revoked_at=None).select_related("tenant"))
         if not keys:
-            self.message_user(request, "None of the selected keys is active.", messages.WARNING)
+            self.message_user(request, gettext("None of the selected keys is active."), messages.WARNING)
             return None
         if request.POST.get("confirm") == "yes":
             self._revoke(request, keys)
@@ -649,12 +671,14 @@ class IngestionKeyAdmin(TenantScopedAdmin):
         for key in keys:
             services.ingestion_key_revoke(tenant=key.tenant, prefix=key.prefix, actor=actor)
         prefixes = ", ".join(f"{key.prefix}…" for key in keys)
-        self.message_user(request, f"Revoked: {prefixes}. Clients using them are refused from now on.")
+        self.message_user(
+            request, gettext("Revoked: %(keys)s. Clients using them are refused from now on.") % {"keys": prefixes}
+        )
 
     def _revoke_confirmation(self, request, keys, *, cancel_url, action=None):
         context = {
             **self.admin_site.each_context(request),
-            "title": "Revoke ingestion keys?",
+            "title": gettext("Revoke ingestion keys?"),
             "opts": self.opts,
             "keys": keys,
             "action": action,
@@ -673,14 +697,14 @@ class AuditLogEntryAdmin(TenantScopedAdmin):
     fields = ("created_at", "tenant", "actor", "summary", "action", "target", "field", "old", "new")
     readonly_fields = ("summary", "old", "new")
 
-    @admin.display(description="Change")
+    @admin.display(description=pgettext_lazy("audit log column", "Change"))
     def summary(self, obj):
         return obj.summary
 
-    @admin.display(description="Old value")
+    @admin.display(description=_("Old value"))
     def old(self, obj):
         return setting_value_words(obj.old_value)
 
-    @admin.display(description="New value")
+    @admin.display(description=_("New value"))
     def new(self, obj):
         return setting_value_words(obj.new_value)

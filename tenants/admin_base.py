@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from telemetry.pseudonymize import PSEUDONYMS_RE, mask_pseudonym, user_pseudonyms
 from tenants.forms import FindUserForm, tenant_of_new_object
@@ -214,9 +215,9 @@ class StopCollectionConfirmationMixin:
 
 # (stops collecting, deletes stored records) -> the confirmation's title and its button.
 CONFIRMATION_WORDS = {
-    (True, False): ("Stop collecting data?", "Yes, stop collecting"),
-    (False, True): ("Delete stored records?", "Yes, delete them"),
-    (True, True): ("Stop collecting data and delete stored records?", "Yes, stop collecting and delete"),
+    (True, False): (_("Stop collecting data?"), _("Yes, stop collecting")),
+    (False, True): (_("Delete stored records?"), _("Yes, delete them")),
+    (True, True): (_("Stop collecting data and delete stored records?"), _("Yes, stop collecting and delete")),
 }
 
 
@@ -232,7 +233,7 @@ class LookedUpUserFilter(admin.ListFilter):
     everyone. Nothing but a pseudonym is ever accepted here, so no typed ID is looked up from a URL.
     """
 
-    title = "user"
+    title = _("user")
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)
@@ -261,7 +262,7 @@ class LookedUpUserFilter(admin.ListFilter):
         yield {
             "selected": False,
             "query_string": changelist.get_query_string(remove=[USER_HASH_VAR]),
-            "display": "All users",
+            "display": _("All users"),
         }
         shown = mask_pseudonym(self.value().split(",")[0])
         yield {"selected": True, "query_string": changelist.get_query_string(), "display": shown}
@@ -276,8 +277,8 @@ class FindUserByIdMixin:
     """
 
     change_list_template = "admin/find_user_change_list.html"
-    found_user_text = "Showing the user you looked up:"
-    no_user_text = "No user with that ID."
+    found_user_text = _("Showing the user you looked up:")
+    no_user_text = _("No user with that ID.")
 
     def get_list_filter(self, request):
         return [*super().get_list_filter(request), LookedUpUserFilter]

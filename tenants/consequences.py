@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from telemetry.policy import TenantPolicy, audit_sentence, retention_removal_words, started_words, what_if_words
 from telemetry.vocabulary import AuditAction, Category, Client, DropReason, Outcome
@@ -203,8 +204,9 @@ def retention_what_if(
                 new_days=new,
                 records=records,
                 exact=not gone,
-                first_day=first_day.isoformat(),
-                last_day=last_day.isoformat(),
+                # As the reader's language writes a day (ISO in English, portal/formats/en).
+                first_day=date_format(first_day, "SHORT_DATE_FORMAT"),
+                last_day=date_format(last_day, "SHORT_DATE_FORMAT"),
             )
         )
     return lines

@@ -3,17 +3,21 @@
 from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from telemetry.policy import (
     ERASE_ON_OPT_OUT_HELP,
     MEETING_UX_HELP,
+    OFF,
+    ON,
     RETENTION_ERROR_REPORT_HELP,
     RETENTION_USAGE_HELP,
     USAGE_HELP,
     WATSON_HELP,
     TenantPolicy,
     meeting_ux_stops,
-    on_off,
     stops_collection,
 )
 from telemetry.records import NAME, RETENTION_BOUNDS
@@ -24,7 +28,7 @@ from tenants.scoping import admin_tenant_id
 from tenants.selectors import meeting_ux_stopping_pools
 from tenants.services import PortalError, Scope
 
-ON_OFF = [(True, on_off(True)), (False, on_off(False))]
+ON_OFF = [(True, ON), (False, OFF)]
 
 
 def on_off_field(*, label: str, help_text: str) -> forms.TypedChoiceField:
@@ -52,17 +56,22 @@ class FindUserForm(forms.Form):
     """
 
     tenant = forms.ModelChoiceField(
-        label="Organization",
+        label=_("Organization"),
         queryset=Tenant.objects.none(),
         to_field_name="slug",
-        error_messages={"required": "Choose the organization the user belongs to."},
+        error_messages={"required": _("Choose the organization the user belongs to.")},
     )
     user_id = forms.CharField(
-        label="User ID",
+        label=_("User ID"),
         max_length=NAME,
         error_messages={
-            "required": "Type the user ID to look up.",
-            "max_length": f"A user ID is at most {NAME} characters.",
+            "required": _("Type the user ID to look up."),
+            # Django fills in limit_value (NAME) as it validates.
+            "max_length": ngettext_lazy(
+                "A user ID is at most %(limit_value)d character.",
+                "A user ID is at most %(limit_value)d characters.",
+                "limit_value",
+            ),
         },
         # Browsers keep what is typed into text fields for autofill unless told not to.
         widget=NoEchoTextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": 30}),
@@ -120,12 +129,16 @@ class TenantAddForm(ViewerScopedForm):
         return cleaned
 
 
+RETENTION_DAYS_INVALID_MESSAGE = format_lazy(
+    _("Enter a whole number of days from {low} to {high}."), low=RETENTION_BOUNDS[0], high=RETENTION_BOUNDS[1]
+)
+# The same in English, a plain string that tests look for in a page; the form shows the message above.
 RETENTION_DAYS_INVALID = f"Enter a whole number of days from {RETENTION_BOUNDS[0]} to {RETENTION_BOUNDS[1]}."
 
 
 def retention_days_field(*, label: str, help_text: str) -> forms.IntegerField:
     low, high = RETENTION_BOUNDS
-    message = RETENTION_DAYS_INVALID
+    message = RETENTION_DAYS_INVALID_MESSAGE
     return forms.IntegerField(
         label=label,
         min_value=low,
@@ -140,16 +153,16 @@ RETENTION_FIELDS = ("keep_usage_days", "keep_error_report_days", "erase_on_opt_o
 
 
 class TenantPolicyForm(forms.ModelForm):
-    usage_collection_enabled = on_off_field(label="Usage data collection", help_text=USAGE_HELP)
-    watson_uploads_enabled = on_off_field(label="Windows crash uploads", help_text=WATSON_HELP)
+    usage_collection_enabled = on_off_field(label=_("Usage data collection"), help_text=USAGE_HELP)
+    watson_uploads_enabled = on_off_field(label=_("Windows crash uploads"), help_text=WATSON_HELP)
     # Not named after the model's fields: a ModelForm would copy those onto the instance as it validates,
     # and the confirmation compares the new days with the tenant's.
-    keep_usage_days = retention_days_field(label="Keep usage records for (days)", help_text=RETENTION_USAGE_HELP)
+    keep_usage_days = retention_days_field(label=_("Keep usage records for (days)"), help_text=RETENTION_USAGE_HELP)
     keep_error_report_days = retention_days_field(
-        label="Keep error reports for (days)", help_text=RETENTION_ERROR_REPORT_HELP
+        label=_("Keep error reports for (days)"), help_text=RETENTION_ERROR_REPORT_HELP
     )
     erase_on_opt_out = on_off_field(
-        label="Erase a user's error reports when they opt out", help_text=ERASE_ON_OPT_OUT_HELP
+        label=_("Erase a user's error reports when they opt out"), help_text=ERASE_ON_OPT_OUT_HELP
     )
 
     class Meta:
@@ -194,25 +207,29 @@ class TenantPolicyForm(forms.ModelForm):
         }
 
 
-SETTING_EXISTS = 'A Meetings App setting at {identity} already exists: <a href="{url}">change that one</a> instead.'
-SITE_BESIDE_SCOPE = (
+# The link stays in the sentence: its words and their place are the translator's to choose.
+SETTING_EXISTS = _('A Meetings App setting at {identity} already exists: <a href="{url}">change that one</a> instead.')
+SITE_BESIDE_SCOPE = _(
     "A site is chosen only with the Site scope, not with the {scope} scope: clear it or change the scope."
 )
-POOL_BESIDE_SCOPE = (
+POOL_BESIDE_SCOPE = _(
     "A pool is chosen only with the Pool scope, not with the {scope} scope: clear it or change the scope."
 )
+# The same, when no scope is chosen (the scope field says it is required).
+SITE_WITHOUT_SCOPE = _("A site is chosen only with the Site scope, not with this scope: clear it or change the scope.")
+POOL_WITHOUT_SCOPE = _("A pool is chosen only with the Pool scope, not with this scope: clear it or change the scope.")
 
 
 class WebServiceConfigurationAddForm(ViewerScopedForm):
-    owner_tenant = forms.ModelChoiceField(label="Tenant", queryset=Tenant.objects.none())
-    scope_kind = forms.ChoiceField(label="Scope", choices=ScopeKind.choices)
+    owner_tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.none())
+    scope_kind = forms.ChoiceField(label=_("Scope"), choices=ScopeKind.choices)
     scope_site = forms.ModelChoiceField(
-        label="Site", queryset=Site.objects.none(), required=False, help_text="For the Site scope."
+        label=_("Site"), queryset=Site.objects.none(), required=False, help_text=_("For the Site scope.")
     )
     scope_pool = forms.ModelChoiceField(
-        label="Pool", queryset=Pool.objects.none(), required=False, help_text="For the Pool scope."
+        label=_("Pool"), queryset=Pool.objects.none(), required=False, help_text=_("For the Pool scope.")
     )
-    meeting_ux = on_off_field(label="Meetings App telemetry", help_text=MEETING_UX_HELP)
+    meeting_ux = on_off_field(label=_("Meetings App telemetry"), help_text=MEETING_UX_HELP)
 
     class Meta:
         model = WebServiceConfiguration
@@ -234,21 +251,27 @@ class WebServiceConfigurationAddForm(ViewerScopedForm):
         kind, site, pool = cleaned.get("scope_kind"), cleaned.get("scope_site"), cleaned.get("scope_pool")
         kinds = ScopeKind
         if kind == kinds.SITE and site is None:
-            self.add_error("scope_site", "Choose the site this configuration applies to.")
+            self.add_error("scope_site", gettext("Choose the site this configuration applies to."))
         if kind == kinds.SERVICE and pool is None:
-            self.add_error("scope_pool", "Choose the pool this configuration applies to.")
+            self.add_error("scope_pool", gettext("Choose the pool this configuration applies to."))
         # A choice the scope does not use would be silently dropped: refuse it, so nobody believes
         # they set a pool's value while setting a site's.
         if site is not None and kind != kinds.SITE:
-            self.add_error("scope_site", SITE_BESIDE_SCOPE.format(scope=ScopeKind(kind).label if kind else "this"))
+            self.add_error(
+                "scope_site", SITE_BESIDE_SCOPE.format(scope=ScopeKind(kind).label) if kind else str(SITE_WITHOUT_SCOPE)
+            )
         if pool is not None and kind != kinds.SERVICE:
-            self.add_error("scope_pool", POOL_BESIDE_SCOPE.format(scope=ScopeKind(kind).label if kind else "this"))
+            self.add_error(
+                "scope_pool", POOL_BESIDE_SCOPE.format(scope=ScopeKind(kind).label) if kind else str(POOL_WITHOUT_SCOPE)
+            )
         cleaned["scope_site"] = site if kind == kinds.SITE else None
         cleaned["scope_pool"] = pool if kind == kinds.SERVICE else None
         tenant = tenant_of_new_object(viewer=self.viewer, chosen=cleaned.get("owner_tenant"))
         target = cleaned["scope_site"] or cleaned["scope_pool"]
         if tenant is not None and target is not None and target.tenant_id != tenant.pk:
-            self.add_error(None, f"{target} does not belong to {tenant}.")
+            self.add_error(
+                None, gettext("%(target)s does not belong to %(tenant)s.") % {"target": target, "tenant": tenant}
+            )
         elif tenant is not None and kind and not self.errors:
             existing = WebServiceConfiguration.objects.filter(tenant=tenant, **self.scope().lookup()).first()
             if existing is not None:
@@ -265,7 +288,7 @@ class WebServiceConfigurationAddForm(ViewerScopedForm):
 
 
 class WebServiceConfigurationChangeForm(forms.ModelForm):
-    meeting_ux = on_off_field(label="Meetings App telemetry", help_text=MEETING_UX_HELP)
+    meeting_ux = on_off_field(label=_("Meetings App telemetry"), help_text=MEETING_UX_HELP)
 
     class Meta:
         model = WebServiceConfiguration
@@ -303,7 +326,7 @@ class PoolAddForm(ViewerScopedForm):
     class Meta:
         model = Pool
         fields = ["tenant", "fqdn", "site"]
-        labels = {"fqdn": "Pool FQDN"}
+        labels = {"fqdn": _("Pool FQDN")}
 
     def clean(self):
         cleaned = super().clean()

@@ -7,13 +7,14 @@ sees nothing. Querysets apply it with `.visible_to(user)`; crossing tenants is s
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
     """The roles of a portal sign-in (PortalRole.role)."""
 
-    TENANT_ADMIN = "tenant_admin", "Tenant admin"
-    SUPPORT = "support", "Support staff"
+    TENANT_ADMIN = "tenant_admin", _("Tenant admin")
+    SUPPORT = "support", _("Support staff")
 
 
 def portal_role_of(user):

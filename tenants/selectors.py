@@ -4,6 +4,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.http import Http404
+from django.utils.translation import gettext
 
 from telemetry.names import is_slug
 from telemetry.policy import (
@@ -40,7 +41,7 @@ def tenant_for_viewer(*, viewer, slug: str | None) -> Tenant:
     else:
         tenant = visible.order_by("slug").first()
     if tenant is None:
-        raise Http404("No such tenant.")
+        raise Http404(gettext("No such tenant."))
     return tenant
 
 

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from telemetry.names import fqdn_key, is_fqdn, is_slug
 from telemetry.policy import COMMAND_ACTOR_PREFIX
@@ -35,25 +37,25 @@ class PortalError(Exception):
 
 
 # Error messages are constants so that tests, commands and the UI agree on them.
-TENANT_EXISTS = "A tenant with the slug {slug!r} already exists."
-TENANT_SLUG_INVALID = "A tenant slug is lower-case letters, digits and hyphens: {slug!r} is not one."
-SITE_EXISTS = "Tenant {tenant!r} already has a site named {name!r}."
-SITE_NAME_INVALID = "A site name is 1 to 100 characters without ':' or surrounding spaces: {name!r} is not one."
-POOL_EXISTS = "Tenant {tenant!r} already has a pool {fqdn!r}."
-FQDN_INVALID = "{fqdn!r} is not a fully qualified domain name (like pool01.contoso.com)."
-GLOBAL_NOT_REMOVABLE = "The Global configuration cannot be removed; set it to False instead."
-CONFIGURATION_MISSING = "Tenant {tenant!r} has no web service configuration at {identity}."
-KEY_NOT_FOUND = "Tenant {tenant!r} has no active ingestion key starting with {prefix!r}."
-KEY_PREFIX_AMBIGUOUS = "More than one active key of tenant {tenant!r} starts with {prefix!r}; give more characters."
-USERNAME_EXISTS = "A sign-in named {username!r} already exists."
-ROLE_NEEDS_TENANT = "A tenant admin needs --tenant; support staff must not have one."
-ROLE_INVALID = "{role!r} is not a role: use tenant_admin or support."
-USERNAME_INVALID = "A user name is 1 to 150 letters, digits and @.+-_ characters: {username!r} is not one."
-TENANT_MISSING = "Tenant {slug!r} does not exist."
-TENANT_NAME_INVALID = "A tenant name is at most 200 characters."
-SITE_MISSING = "Tenant {tenant!r} has no site named {name!r}."
-POOL_MISSING = "Tenant {tenant!r} has no pool {fqdn!r}."
-KEY_LABEL_INVALID = "A key label is at most 100 characters."
+TENANT_EXISTS = _("A tenant with the slug {slug!r} already exists.")
+TENANT_SLUG_INVALID = _("A tenant slug is lower-case letters, digits and hyphens: {slug!r} is not one.")
+SITE_EXISTS = _("Tenant {tenant!r} already has a site named {name!r}.")
+SITE_NAME_INVALID = _("A site name is 1 to 100 characters without ':' or surrounding spaces: {name!r} is not one.")
+POOL_EXISTS = _("Tenant {tenant!r} already has a pool {fqdn!r}.")
+FQDN_INVALID = _("{fqdn!r} is not a fully qualified domain name (like pool01.contoso.com).")
+GLOBAL_NOT_REMOVABLE = _("The Global configuration cannot be removed; set it to False instead.")
+CONFIGURATION_MISSING = _("Tenant {tenant!r} has no web service configuration at {identity}.")
+KEY_NOT_FOUND = _("Tenant {tenant!r} has no active ingestion key starting with {prefix!r}.")
+KEY_PREFIX_AMBIGUOUS = _("More than one active key of tenant {tenant!r} starts with {prefix!r}; give more characters.")
+USERNAME_EXISTS = _("A sign-in named {username!r} already exists.")
+ROLE_NEEDS_TENANT = _("A tenant admin needs --tenant; support staff must not have one.")
+ROLE_INVALID = _("{role!r} is not a role: use tenant_admin or support.")
+USERNAME_INVALID = _("A user name is 1 to 150 letters, digits and @.+-_ characters: {username!r} is not one.")
+TENANT_MISSING = _("Tenant {slug!r} does not exist.")
+TENANT_NAME_INVALID = _("A tenant name is at most 200 characters.")
+SITE_MISSING = _("Tenant {tenant!r} has no site named {name!r}.")
+POOL_MISSING = _("Tenant {tenant!r} has no pool {fqdn!r}.")
+KEY_LABEL_INVALID = _("A key label is at most 100 characters.")
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ class TenantSetting:
     bounds: tuple[int, int] | None = None  # for a number of days
 
 
-RETENTION_INVALID = "{name} is a number of days from {low} to {high}: {value!r} is not one."
+RETENTION_INVALID = _("{name} is a number of days from {low} to {high}: {value!r} is not one.")
 
 
 # Set-CsClientPolicy -DisableAutomaticSendTracing: True stops usage data and error reporting.
@@ -281,7 +283,7 @@ class Scope:
         return {"scope": self.kind, "site": self.site, "pool": self.pool}
 
 
-SCOPE_INVALID = "{identity!r} is not a scope: use Global, Site:<site name> or Service:WebServer:<pool FQDN>."
+SCOPE_INVALID = _("{identity!r} is not a scope: use Global, Site:<site name> or Service:WebServer:<pool FQDN>.")
 
 
 def scope_parse(*, tenant: Tenant, identity: str) -> Scope:
@@ -450,7 +452,9 @@ def portal_user_create(*, username: str, password: str, role: str, tenant: Tenan
     try:
         validate_password(password, user)
     except ValidationError as error:
-        raise PortalError("The password is too weak: " + " ".join(error.messages)) from None
+        raise PortalError(
+            gettext("The password is too weak: %(reasons)s") % {"reasons": " ".join(error.messages)}
+        ) from None
     user.set_password(password)
     try:
         user.save()

@@ -1,6 +1,8 @@
 """Template tags of the tenants app: the state of a tenant's policies that pages must not hide."""
 
 from django import template
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from telemetry.policy import usage_off_banner
 from tenants.models import Tenant
@@ -15,5 +17,6 @@ def usage_off_banner_for(tenant):
     if not isinstance(tenant, Tenant) or tenant.usage_collection_enabled:
         return {"banner": None}
     since = usage_collection_off_since(tenant=tenant)
-    words = f"{since:%Y-%m-%d %H:%M} UTC" if since is not None else None
+    # The time as the page's language writes it (ISO 8601 in English: portal/formats/en).
+    words = gettext("%(time)s UTC") % {"time": date_format(since, "SHORT_DATETIME_FORMAT")} if since else None
     return {"banner": usage_off_banner(organization=tenant.name, since=words)}
