@@ -53,6 +53,25 @@ def is_partitioned() -> bool:
     return connection.vendor == "postgresql"
 
 
+# Per database: whether it is a Citus coordinator (asked once per process; the extension is not
+# dropped under a running portal).
+_citus: dict[tuple, bool] = {}
+
+
+def is_citus() -> bool:
+    """Whether the database is a Citus coordinator. Its day partitions are made as on PostgreSQL (Citus
+    distributes a table attached to a distributed parent, co-located with it), but dropped with a
+    plain DETACH: Citus has no DETACH ... CONCURRENTLY."""
+    if not is_partitioned():
+        return False
+    key = _database_key()
+    if key not in _citus:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+            _citus[key] = cursor.fetchone()[0]
+    return _citus[key]
+
+
 @dataclass(frozen=True)
 class Partition:
     table: str  # the parent
@@ -303,7 +322,9 @@ def drop_partition(partition: Partition) -> None:
     parent, name = partition.table, partition.name
     if partition.detach_pending:
         _run_ddl(f'ALTER TABLE "{parent}" DETACH PARTITION "{name}" FINALIZE')
-    elif connection.in_atomic_block:
+    elif connection.in_atomic_block or is_citus():
+        # On Citus the plain DETACH locks the parent and its shards for as long as it takes to take
+        # the locks (LOCK_TIMEOUT at most, then the maintenance retries); it reads no rows.
         _run_ddl(f'ALTER TABLE "{parent}" DETACH PARTITION "{name}"')
     else:
         _run_ddl(f'ALTER TABLE "{parent}" DETACH PARTITION "{name}" CONCURRENTLY')

@@ -189,15 +189,15 @@ def _read_facts_postgresql(
     # The names of our own tables and columns; the values travel as parameters.
     sql = (
         f"SELECT {', '.join(f't.{column}' for column in _TENANT_FACTS)}, "  # noqa: S608
-        f"ARRAY(SELECT u.user_hash FROM {tables['end_user']} u WHERE u.tenant_id = t.id "
+        f"ARRAY(SELECT u.user_hash FROM {tables['end_user']} u WHERE u.tenant_id = %s "
         "AND u.error_reporting_opted_in AND u.user_hash = ANY(%s::text[])), "
         "CASE WHEN %s THEN (SELECT coalesce(json_agg(json_build_array(c.scope, s.name, p.fqdn, "
         f"c.meeting_ux_enable_telemetry)), '[]') FROM {tables['configuration']} c "
         f"LEFT JOIN {tables['site']} s ON s.id = c.site_id LEFT JOIN {tables['pool']} p ON p.id = c.pool_id "
-        f"WHERE c.tenant_id = t.id) END FROM {tables['tenant']} t WHERE t.id = %s"
+        f"WHERE c.tenant_id = %s) END FROM {tables['tenant']} t WHERE t.id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_hashes, with_configurations, tenant_id])
+        cursor.execute(sql, [tenant_id, user_hashes, with_configurations, tenant_id, tenant_id])
         *values, opted_in, configurations = cursor.fetchone()
     return (
         dict(zip(_TENANT_FACTS, values, strict=True)),

@@ -487,7 +487,10 @@ def end_user_set_error_reporting(*, tenant: Tenant, user_id: str, opted_in: bool
         end_user.opt_in_changed_at = timezone.now()
         fields += ["error_reporting_opted_in", "opt_in_changed_at"]
     if fields:
-        end_user.save(update_fields=fields)
+        # Not save(): its UPDATE names only the id, which Citus sends to every shard of end users; with
+        # the tenant it goes to the tenant's shard alone (README, "Scaling out: Citus").
+        changed = {field: getattr(end_user, field) for field in fields}
+        EndUser.objects.filter(tenant=tenant, pk=end_user.pk).update(**changed)
     return end_user
 
 
