@@ -77,7 +77,10 @@ ERROR_CODES = [
 MAINTENANCE_APP = "bench-maintenance"  # application_name of the maintenance's connection
 
 
-def configure_environment() -> None:
+def configure_environment(reused: dict | None = None) -> None:
+    """The portal's settings for the phase; a reused database brings its own keys (its pseudonyms and
+    opted-in users were made with its hash key)."""
+    reused = reused or {}
     os.environ.update(
         # Persistent connections, as production should run: a new connection per request costs a
         # backend fork and re-creating the session's receipt staging table.
@@ -86,8 +89,8 @@ def configure_environment() -> None:
         CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/3"),
         DJANGO_DEBUG="false",
         DJANGO_SECURE_SSL="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-        TELEMETRY_HASH_KEY=secrets.token_urlsafe(48),
+        DJANGO_SECRET_KEY=reused.get("secret_key") or secrets.token_urlsafe(48),
+        TELEMETRY_HASH_KEY=reused.get("hash_key") or secrets.token_urlsafe(48),
         TELEMETRY_RATE_LIMIT="100000000",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_LEVEL="WARNING",
@@ -98,6 +101,73 @@ def configure_environment() -> None:
 def database_name() -> str:
     # Read at each call: benchmarks/hot_path.py sets this module's DATABASE_URL to its own database.
     return urlsplit(DATABASE_URL).path.lstrip("/")
+
+
+# --reuse: a filled database is kept between invocations, in a database of its own per size
+# (`<name>_<size>`), with what its next phase needs in this table.
+REUSE_STATE_TABLE = "bench_reuse_state"
+
+
+def reused_database_url(size: int) -> str:
+    return urlsplit(DATABASE_URL)._replace(path=f"/{database_name()}_{size}").geturl()
+
+
+def reusable_state(size: int) -> dict | None:
+    """What a previous --reuse phase of this size left in its database, if it filled it today (the
+    pre-fill's days count back from today) and completely; None otherwise."""
+    import psycopg
+
+    try:
+        with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+            row = connection.execute(f"SELECT state FROM {REUSE_STATE_TABLE}").fetchone()
+    except psycopg.Error:
+        return None
+    state = json.loads(row[0]) if row else None
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return state if state and state["size"] == size and state["day"] == today else None
+
+
+def save_reuse_state(size: int, key: str) -> None:
+    import psycopg
+
+    state = {
+        "size": size,
+        "day": dt.datetime.now(dt.UTC).date().isoformat(),
+        "key": key,
+        "hash_key": os.environ["TELEMETRY_HASH_KEY"],
+        "secret_key": os.environ["DJANGO_SECRET_KEY"],
+    }
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f"CREATE TABLE {REUSE_STATE_TABLE} (state text NOT NULL)")
+        connection.execute(f"INSERT INTO {REUSE_STATE_TABLE} VALUES (%s)", (json.dumps(state),))
+
+
+def reuse_filled(size: int, *, connections: int) -> dict:
+    """Make a reused database like a freshly filled one again: the migrations the code gained since,
+    and the expired days the previous phase's maintenance purged, filled again (the rows ingested by
+    earlier phases stay: a few hundred thousand beside `size`)."""
+    import django
+
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True)
+    django.setup()
+    from django.db import connection
+
+    from telemetry.models import UsageRecord
+    from telemetry.partitions import day_partitions
+    from tenants.models import Pool, Tenant
+
+    contoso = Tenant.objects.get(slug="contoso")
+    slots = [
+        (pool.tenant_id, pool.pk)
+        for pool in Pool.objects.all_tenants().order_by("pk")
+        for _ in range(4 if pool.tenant_id == contoso.pk else 1)
+    ]
+    with connection.cursor() as cursor:
+        present = {p.day for p in day_partitions(cursor, [UsageRecord._meta.db_table]) if not p.detach_pending}
+    today = dt.datetime.now(dt.UTC).date()
+    purged = {today - dt.timedelta(days=offset) for offset in EXPIRED_DAYS} - present
+    slots_arrays = {"tenant_ids": [t for t, _ in slots], "pool_ids": [p for _, p in slots]}
+    return {**prefill(size, slots_arrays, connections=connections, days=purged), "reused": True}
 
 
 def recreate_database() -> None:
@@ -176,12 +246,15 @@ WITH g AS (
     SELECT tenant_id, pool_id, day, count(*), sum(ims_sent), sum(ims_received), sum(meeting_join_attempts),
         sum(meeting_join_successes), sum(call_minutes)
     FROM u GROUP BY 1, 2, 3
+    ON CONFLICT DO NOTHING
 ), partners AS (
     INSERT INTO telemetry_federationpartnerdailycount (tenant_id, day, partner, records)
     SELECT tenant_id, day, federation_partner, count(*) FROM u WHERE federation_partner <> '' GROUP BY 1, 2, 3
+    ON CONFLICT DO NOTHING
 )
 INSERT INTO telemetry_ingestioncount (tenant_id, day, category, client, outcome, reason, records)
 SELECT tenant_id, day, 'usage', client, 'accepted', '', count(*) FROM u GROUP BY 1, 2, 4
+ON CONFLICT DO NOTHING
 """
 
 ERROR_SQL = """
@@ -213,9 +286,11 @@ WITH g AS (
 ), codes AS (
     INSERT INTO telemetry_errorcodedailycount (tenant_id, day, error_code, records)
     SELECT tenant_id, day, error_code, count(*) FROM e GROUP BY 1, 2, 3
+    ON CONFLICT DO NOTHING
 )
 INSERT INTO telemetry_ingestioncount (tenant_id, day, category, client, outcome, reason, records)
 SELECT tenant_id, day, 'error', client, 'accepted', '', count(*) FROM e GROUP BY 1, 2, 4
+ON CONFLICT DO NOTHING
 """
 
 # Census rows name no tenant; the tenant that sent each one holds its receipt and its ledger row.
@@ -243,9 +318,11 @@ WITH g AS (
 ), sums AS (
     INSERT INTO telemetry_censusdailysum (day, records, sign_in_attempts, sign_in_failures)
     SELECT day, count(*), sum(sign_in_attempts), sum(sign_in_failures) FROM c GROUP BY 1
+    ON CONFLICT DO NOTHING
 )
 INSERT INTO telemetry_ingestioncount (tenant_id, day, category, client, outcome, reason, records)
 SELECT tenant_id, %(day)s, 'census', client, 'accepted', '', count(*) FROM g GROUP BY 1, 4
+ON CONFLICT DO NOTHING
 """
 
 FILL_SQL = {"usage": USAGE_SQL, "error": ERROR_SQL, "census": CENSUS_SQL}
@@ -266,15 +343,16 @@ def fill_plan(rows: int, today: dt.date) -> list[tuple[str, dt.date, int]]:
     return sorted(plan, key=lambda step: (step[1], step[0]), reverse=True)
 
 
-def prefill(rows: int, slots: dict, *, connections: int) -> dict:
-    """Fill the record tables, receipts and count tables to about `rows` records; the time it took."""
+def prefill(rows: int, slots: dict, *, connections: int, days: set[dt.date] | None = None) -> dict:
+    """Fill the record tables, receipts and count tables to about `rows` records (only `days` of the
+    plan when given); the time it took."""
     from django.db import connection
 
     from telemetry.partitions import ensure_day_partitions
     from telemetry.pseudonymize import hash_user_id
 
     today = dt.datetime.now(dt.UTC).date()
-    plan = fill_plan(rows, today)
+    plan = [step for step in fill_plan(rows, today) if days is None or step[1] in days]
     started = time.monotonic()
     ensure_day_partitions({day for _, day, _ in plan})
     partitions_made = time.monotonic() - started
@@ -315,7 +393,7 @@ def prefill(rows: int, slots: dict, *, connections: int) -> dict:
                 done += count
                 if time.monotonic() - reported > 30 or done == total:
                     reported = time.monotonic()
-                    rate = done / (reported - filling)
+                    rate = done / max(reported - filling, 1e-9)
                     print(f"prefill: {done:,} of {total:,} records ({rate:,.0f}/s)", file=sys.stderr, flush=True)
     finally:
         for opened_connection in opened:
@@ -593,6 +671,58 @@ def wal_written(before: dict, after: dict) -> dict:
     }
 
 
+def wal_split(start_lsn: str, end_lsn: str) -> dict | None:
+    """The WAL between two positions as pg_waldump --stats sums it: bytes of records and bytes of
+    full-page images (whose number depends on how many distinct pages were first written since the
+    last checkpoint, not on the work). Cluster-wide, like pg_stat_wal. None when pg_waldump cannot
+    read the server's WAL (not on this machine, not allowed, or recycled already)."""
+    import shutil
+
+    import psycopg
+
+    try:
+        with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+            directory = connection.execute("SHOW data_directory").fetchone()[0]
+            major = int(connection.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    except psycopg.Error:
+        return None
+    waldump = shutil.which("pg_waldump") or f"/usr/lib/postgresql/{major}/bin/pg_waldump"
+    try:
+        completed = subprocess.run(
+            [waldump, "--stats", "-p", f"{directory}/pg_wal", "-s", start_lsn, "-e", end_lsn],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    except OSError:
+        return None
+    for line in completed.stdout.splitlines():
+        if line.startswith("Total"):
+            # Total <records> <record bytes> [<%>] <full-page image bytes> [<%>] <combined> [100%]
+            numbers = [word for word in line.split()[1:] if not word.startswith("[")]
+            return {"record_bytes": int(numbers[1]), "fpi_bytes": int(numbers[2])}
+    return None
+
+
+def reserve_wal():
+    """A connection holding a temporary physical replication slot that reserves the WAL from now on:
+    a checkpoint during the phase (another database's DROP DATABASE forces one) would otherwise
+    recycle the segments wal_split reads. The slot goes with the connection; None if not allowed."""
+    import psycopg
+
+    try:
+        connection = psycopg.connect(DATABASE_URL, autocommit=True)
+    except psycopg.Error:
+        return None
+    try:
+        connection.execute("SELECT pg_create_physical_replication_slot(%s, true, true)", (f"bench_wal_{os.getpid()}",))
+    except psycopg.Error:
+        connection.close()
+        return None
+    return connection
+
+
 class Maintenance(threading.Thread):
     """`maintain_telemetry` once, in this process (its own connection, application_name
     MAINTENANCE_APP), with each SQL statement timed through Django's execute_wrapper: the purge's DDL
@@ -853,13 +983,29 @@ def maintenance_figures(maintenance: Maintenance, latencies: list[tuple[float, f
     }
 
 
-def run_phase(size: int, args: argparse.Namespace) -> dict:
-    """One measured phase on a fresh database pre-filled with `size` records; prints its block and
-    returns its figures."""
-    configure_environment()
+def prepare_database(size: int, args: argparse.Namespace) -> tuple[str, dict | None]:
+    """The phase's database, made (or reused) and filled; its ingestion key and the pre-fill's figures."""
+    # Each phase runs in a process of its own: the size's database is this process's for good.
+    global DATABASE_URL  # noqa: PLW0603
+    reused = None
+    if args.reuse and size:
+        DATABASE_URL = reused_database_url(size)
+        reused = reusable_state(size)
+    configure_environment(reused)
+    if reused:
+        return reused["key"], reuse_filled(size, connections=args.fill_connections)
     recreate_database()
     key = set_up_tenant()
     filled = prefill(size, set_up_filler_tenants(), connections=args.fill_connections) if size else None
+    if args.reuse and size:
+        save_reuse_state(size, key)
+    return key, filled
+
+
+def run_phase(size: int, args: argparse.Namespace) -> dict:
+    """One measured phase on a fresh database pre-filled with `size` records; prints its block and
+    returns its figures."""
+    key, filled = prepare_database(size, args)
     from django.db import connection
 
     connection.close()  # the benchmark's own connection is not ingestion's: closed before measuring
@@ -880,6 +1026,7 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
     maintenance = Maintenance(trigger=halfway)
     postgres = PostgresSampler()
     postgres.start()
+    reservation = reserve_wal()
     wal_before = wal_position()
     client_cpu = time.process_time()
     start_cpu = cpu_seconds(process_tree(server.pid))  # start-up and imports are not ingestion
@@ -894,7 +1041,11 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
         # Backends report their WAL counters to pg_stat_wal when idle, at most once a second.
         time.sleep(1.5)
         database_cpu = postgres.stop()
-        wal = wal_written(wal_before, wal_position())
+        wal_after = wal_position()
+        wal = wal_written(wal_before, wal_after)
+        split = wal_split(wal_before["lsn"], wal_after["lsn"])
+        if reservation is not None:
+            reservation.close()
     finally:
         sampler.running = False
         sampler.join()
@@ -923,6 +1074,9 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
         "wal_bytes": wal["lsn_bytes"] / per_batch,
         "wal_records": wal["records"] / per_batch,
         "wal_fpi": wal["fpi"] / per_batch,
+        # None: pg_waldump could not read it.
+        "wal_record_bytes": split["record_bytes"] / per_batch if split else None,
+        "wal_fpi_bytes": split["fpi_bytes"] / per_batch if split else None,
         "background_wal_per_s": background["lsn_bytes"] / background["seconds"],
         "run_wal_per_s": wal["lsn_bytes"] / wal["seconds"],
         "failures": len(failures),
@@ -953,7 +1107,15 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
 def print_phase(f: dict) -> None:
     """A phase's block (`f`: its figures)."""
     print(f"\n== {f['size']:,} existing records ==")
-    if f["prefill"]:
+    if f["prefill"] and f["prefill"].get("reused"):
+        filled = f["prefill"]
+        print(
+            f"prefill: reused the database filled earlier today ({DATABASE_URL}); the purged days filled "
+            f"again: {filled['records']:,} records in {filled['fill_s']:.0f} s, VACUUM ANALYZE "
+            f"{filled['vacuum_s']:.0f} s; {filled['receipts']:,} receipts, telemetry tables "
+            f"{filled['bytes'] / 2**30:.1f} GiB"
+        )
+    elif f["prefill"]:
         filled = f["prefill"]
         print(
             f"prefill: {filled['records']:,} records and {filled['receipts']:,} receipts in {filled['fill_s']:.0f} s "
@@ -987,6 +1149,12 @@ def print_phase(f: dict) -> None:
         f"wrote {f['background_wal_per_s'] / 2**20:.2f} MiB/s in the {f['background_seconds']:.0f} s before, "
         f"this run {f['run_wal_per_s'] / 2**20:.2f} MiB/s"
     )
+    if f.get("wal_record_bytes") is not None:
+        print(
+            f"WAL per batch by pg_waldump: records {f['wal_record_bytes'] / 2**20:.2f} MiB, full-page images "
+            f"{f['wal_fpi_bytes'] / 2**20:.2f} MiB (the images: 8 KiB less the page's hole per page first written "
+            "since the checkpoint, so their share falls as a phase runs longer after it)"
+        )
     print(
         f"maintenance during ingestion (after {f['maintenance_after']} batches): {f['maintenance_s']:.2f} s in all, "
         f"its PostgreSQL CPU {f['maintenance_postgres_s']:.2f} s; {f['detached']} DETACH ... CONCURRENTLY "
@@ -1027,6 +1195,12 @@ def compare(phases: list[dict]) -> None:
             f"full-page images {figures['wal_fpi']:,.0f} ({ratio(figures, 'wal_fpi')}); "
             f"WAL records {figures['wal_records']:,.0f} ({ratio(figures, 'wal_records')})"
         )
+        if figures.get("wal_record_bytes") is not None and empty.get("wal_record_bytes"):
+            print(
+                f"WAL per batch at {label} without the full-page images: {figures['wal_record_bytes'] / 2**20:.2f} MiB "
+                f"({ratio(figures, 'wal_record_bytes')}); the images: {figures['wal_fpi_bytes'] / 2**20:.2f} MiB "
+                f"(empty: {empty['wal_fpi_bytes'] / 2**20:.2f} MiB)"
+            )
         print(f"gunicorn CPU per batch at {label}: {figures['gunicorn_ms']:.1f} ms ({ratio(figures, 'gunicorn_ms')})")
         print(
             f"autovacuum CPU per batch at {label}: {figures['autovacuum_ms']:.1f} ms "
@@ -1072,6 +1246,12 @@ def main() -> None:
     parser.add_argument(
         "--quiet-seconds", type=float, default=5, help="seconds of other databases' WAL measured before (default 5)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep each pre-filled database (named <database>_<size>) and reuse it when it was filled today: "
+        "only the days the last run purged are filled again (the empty database is always made afresh)",
+    )
     parser.add_argument("--phase", type=int, help=argparse.SUPPRESS)  # one phase, in a process of its own
     parser.add_argument("--results", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1092,6 +1272,7 @@ def main() -> None:
         *("--batches", str(args.batches), "--seconds", str(args.seconds), "--workers", str(args.workers)),
         *("--threads", str(args.threads), "--orm-batches", str(args.orm_batches)),
         *("--quiet-seconds", str(args.quiet_seconds), "--fill-connections", str(args.fill_connections)),
+        *(["--reuse"] if args.reuse else []),
     ]
     code = code_state()
     with tempfile.TemporaryDirectory() as directory:

@@ -36,7 +36,7 @@ from telemetry.schemas import (
     parse_batch,
 )
 from telemetry.selectors import census_sums, client_policy, counts_for_tenant
-from telemetry.services import error_reporting_set, ingest_batch
+from telemetry.services import error_reporting_set, ingest_batch_answer
 from tenants.models import Pool, Tenant
 from tenants.scoping import admin_tenant_id, visible_tenant_ids
 from tenants.selectors import tenant_for_viewer
@@ -173,12 +173,12 @@ def telemetry_submit(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     """POST /api/v1/telemetry: a batch of records; one result per record, in request order."""
     records = _read_batch(request)
     try:
-        result = ingest_batch(tenant=tenant, records=records)
+        answer = ingest_batch_answer(tenant=tenant, records=records)
     except DatabaseError as error:
         # The class name only: a database message may quote values of the batch.
         logger.warning("Storing a batch of tenant %s failed (%s); nothing was kept.", tenant.slug, type(error).__name__)
         return problems.storage_unavailable(STORAGE_RETRY_AFTER)
-    return json_response(result)
+    return HttpResponse(answer.json(), content_type="application/json")
 
 
 def _deprecated(response: HttpResponse, *, successor: str) -> HttpResponse:

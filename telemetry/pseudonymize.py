@@ -107,9 +107,28 @@ def normalize_sip_uri(sip_uri: str) -> str:
     return value
 
 
+class _DomainHmac:
+    """HMAC-SHA256 under one secret, of messages that all start with one domain prefix: the standard
+    library's HMAC object, keyed and fed the prefix once, then copied per message. The same digests as
+    hmac.digest at about two thirds of its cost (hmac.digest asks OpenSSL for SHA-256 anew per call, and
+    the hot path hashes hundreds of identifiers per batch)."""
+
+    def __init__(self, secret: bytes, domain: bytes):
+        self._keyed = hmac.new(secret, domain, hashlib.sha256)
+
+    def hexdigest(self, message: bytes) -> str:
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_hmac(secret: bytes, domain: bytes) -> _DomainHmac:
+    return _DomainHmac(secret, domain)
+
+
 def _pseudonym(secret: bytes, key: HashKey, domain: bytes, value: str) -> str:
-    # hmac.digest: one call into OpenSSL, no HMAC object (the hot path hashes hundreds per batch).
-    return f"{key.id}:{hmac.digest(secret, domain + value.encode(), 'sha256').hex()}"
+    return f"{key.id}:{_domain_hmac(secret, domain).hexdigest(value.encode())}"
 
 
 def hash_user_id(user_id: str, *, tenant_id: int, key: HashKey | None = None) -> str:
@@ -133,6 +152,49 @@ def hash_census_user_id(client_hashed_user_id: str, *, key: HashKey | None = Non
     """The service's second hash of the census user ID the client already hashed once (no tenant)."""
     key = key or current_key()
     return _pseudonym(key.secret, key, CENSUS_DOMAIN, normalize_user_id(client_hashed_user_id))
+
+
+class BatchHasher:
+    """The pseudonyms one batch of a tenant needs, the same as hash_user_id, user_pseudonyms, hash_sip_uri
+    and hash_census_user_id give: the keys read and each HMAC prepared once, then each identifier
+    hashed once (a batch repeats its users)."""
+
+    def __init__(self, *, tenant_id: int):
+        keys = known_keys()
+        current = keys[0]
+        self._users = [(key.id, _domain_hmac(_tenant_secret(key, tenant_id), USER_DOMAIN)) for key in keys]
+        self._sip = _domain_hmac(_tenant_secret(current, tenant_id), SIP_DOMAIN)
+        self._census = _domain_hmac(current.secret, CENSUS_DOMAIN)
+        self._key_id = current.id
+        self._user_pseudonyms: dict[str, tuple[str, ...]] = {}
+        self._sip_uris: dict[str, str] = {}
+        self._census_ids: dict[str, str] = {}
+
+    def user_pseudonyms(self, user_id: str) -> tuple[str, ...]:
+        """Every pseudonym of a user, the current key's first (user_pseudonyms)."""
+        pseudonyms = self._user_pseudonyms.get(user_id)
+        if pseudonyms is None:
+            value = normalize_user_id(user_id).encode()
+            pseudonyms = tuple(f"{key_id}:{hmac_.hexdigest(value)}" for key_id, hmac_ in self._users)
+            self._user_pseudonyms[user_id] = pseudonyms
+        return pseudonyms
+
+    def sip_uri(self, sip_uri: str) -> str:
+        """hash_sip_uri under the current key."""
+        pseudonym = self._sip_uris.get(sip_uri)
+        if pseudonym is None:
+            value = normalize_sip_uri(sip_uri).encode()
+            pseudonym = self._sip_uris[sip_uri] = f"{self._key_id}:{self._sip.hexdigest(value)}"
+        return pseudonym
+
+    def census_user_id(self, client_hashed_user_id: str) -> str:
+        """hash_census_user_id under the current key."""
+        pseudonym = self._census_ids.get(client_hashed_user_id)
+        if pseudonym is None:
+            value = normalize_user_id(client_hashed_user_id).encode()
+            pseudonym = f"{self._key_id}:{self._census.hexdigest(value)}"
+            self._census_ids[client_hashed_user_id] = pseudonym
+        return pseudonym
 
 
 def pseudonym_hash(value: str) -> str:

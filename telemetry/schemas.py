@@ -12,11 +12,13 @@ import collections
 import datetime as dt
 import functools
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
+import msgspec
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -63,15 +65,22 @@ FUTURE_MESSAGE = "must not be more than a day ahead of the portal's clock"
 TIMESTAMP_MESSAGE = "must be an RFC 3339 date-time with a time zone, like 2026-11-20T09:15:00Z"
 
 
+def utc_timestamp(value: str) -> dt.datetime | None:
+    """An RFC 3339 date-time with a time zone, as UTC; None if it is not one."""
+    if not RFC3339_RE.match(value):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.upper()).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
 def _timestamp(value: Any) -> dt.datetime:
     """RFC 3339 with a time zone, as UTC, at most MAX_FUTURE ahead of the portal's clock. One Python
     call per record: the pattern, then the parse."""
-    if not isinstance(value, str) or not RFC3339_RE.match(value):
+    timestamp = utc_timestamp(value) if isinstance(value, str) else None
+    if timestamp is None:
         raise ValueError(TIMESTAMP_MESSAGE)
-    try:
-        timestamp = dt.datetime.fromisoformat(value.upper()).astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        raise ValueError(TIMESTAMP_MESSAGE) from None
     if timestamp > dt.datetime.now(dt.UTC) + MAX_FUTURE:
         raise ValueError(FUTURE_MESSAGE)
     return timestamp
@@ -80,12 +89,16 @@ def _timestamp(value: Any) -> dt.datetime:
 PARTNER_MESSAGE = "must be an organization's domain name, like contoso.com"
 
 
-def _federation_partner(value: str) -> str:
-    """An organization's domain name: stored in cleartext (domain.md), so it must name no person.
+def _valid_partner(value: str) -> bool:
+    """An organization's domain name, or none: stored in cleartext (domain.md), so it must name no person.
 
     An e-mail address, a SIP URI or an IP address is refused, and so is anything else that is not a
     domain name. Checked in its stored (lower-case) form, which is also what bounds its length."""
-    if value and not _is_partner(value):
+    return not value or _is_partner(value)
+
+
+def _federation_partner(value: str) -> str:
+    if not _valid_partner(value):
         raise ValueError(PARTNER_MESSAGE)
     return value
 
@@ -209,45 +222,199 @@ class Envelope(BaseModel):
     records: list[Any] = Field(max_length=MAX_RECORDS)
 
 
-# The fast path: the body parsed from bytes and every record validated in one pass of pydantic-core, no
-# Python per field. A record that fails it is kept as parsed JSON and validated again on its own by
-# `validate_record`, which words the rejection; a body that fails it as a whole (pydantic-core refuses
-# some JSON that Python's json module reads, such as an escaped lone surrogate) takes the careful path
-# (`Envelope`, then each record), so the answer is the same either way.
+# The fast path: the body parsed from bytes by msgspec (C), each record decoded on its own into a Struct
+# that mirrors its pydantic model above, no Python per field. A record the fast path refuses for any
+# reason is kept as parsed JSON and validated again by `validate_record`, which decides and words it; so
+# the fast path may refuse more than the models do, never less, and what it accepts has the very values
+# the models would give (tests/telemetry/test_fast_path.py compares the two paths on generated batches).
+# A body it cannot read as a whole takes the careful path (`Envelope`, then each record).
 #
-# A record of the fast path also keeps its id as the client spelled it: a result echoes it.
-class FastCensusRecordIn(CensusRecordIn):
-    id_as_sent: StrictStr = Field(validation_alias="id")
+# What the Structs leave to code, where msgspec's rules differ from the models': the record's id and
+# timestamp arrive as strings (the id is echoed as sent) and are converted for the whole batch in one
+# call each, the timestamp once it matches the models' pattern; NUL is looked for only where the body
+# holds one (below). A fast record also carries `id` (UUID), `timestamp` (UTC) and `day` once converted.
+#
+# A JSON string holds NUL only as this escape; a body without it needs no NUL check per string.
+_NUL_ESCAPE = b"\\u0000"
+# Deeper than this, a record the fast path refuses is left with its whole body to the careful path,
+# whose json.loads meets Python's recursion limit where a record's own parse might not.
+_FALLBACK_MAX_BRACKETS = 256
 
 
-class FastUsageRecordIn(UsageRecordIn):
-    id_as_sent: StrictStr = Field(validation_alias="id")
+def _text(max_length: int, *, min_length: int = 0, pattern: str | None = None) -> Any:
+    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length, pattern=pattern)]
 
 
-class FastErrorReportIn(ErrorReportIn):
-    id_as_sent: StrictStr = Field(validation_alias="id")
+_FastCounter = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNTER)]
+_FAST_IPV4 = rf"^{DOTTED_IPV4_RE.pattern}\Z"
+# RFC3339_RE's ASCII part, at most microseconds: where msgspec's parse of a date-time agrees with
+# `utc_timestamp` (it rounds more digits, Python cuts them), or refuses what Python would take. Checked
+# for the whole batch at once: the timestamps joined by a separator that none of them holds.
+_FAST_TIMESTAMP = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_FAST_TIMESTAMP_RE = re.compile(_FAST_TIMESTAMP)
+_FAST_TIMESTAMPS_RE = re.compile(rf"(?:{_FAST_TIMESTAMP}\n)*{_FAST_TIMESTAMP}")
 
 
-FastRecordIn = FastCensusRecordIn | FastUsageRecordIn | FastErrorReportIn
+# Plain strings, not the enums: an enum's value is a Python property, read per record downstream.
+_FastClient = Literal[tuple(Client.values)]
+_FastMessageDirection = Literal[tuple(MessageDirection.values)]
+
+
+class _FastRecord(msgspec.Struct, tag_field="category", forbid_unknown_fields=True, kw_only=True, dict=True):
+    id_as_sent: str = msgspec.field(name="id")
+    client: _FastClient
+    timestamp_as_sent: str = msgspec.field(name="timestamp")
+
+
+class FastCensusRecordIn(_FastRecord, tag=Category.CENSUS.value):
+    category: ClassVar[str] = Category.CENSUS.value
+    app_name: _text(SHORT, min_length=1)
+    device_model: _text(NAME, min_length=1)
+    os_name: _text(SHORT, min_length=1)
+    os_version: _text(SHORT, min_length=1)
+    user_language: _text(SHORT, min_length=1)
+    user_id: _text(NAME, min_length=1)
+    device_id: UUID
+    sign_in_attempts: _FastCounter = 0
+    sign_in_failures: _FastCounter = 0
+
+
+FastUsageRecordIn = msgspec.defstruct(
+    "FastUsageRecordIn",
+    [
+        ("pool", _text(FQDN, min_length=1)),
+        ("federation_partner", _text(FQDN), ""),
+        *((counter.name, _FastCounter, 0) for counter in USAGE_COUNTERS),
+    ],
+    bases=(_FastRecord,),
+    module=__name__,
+    namespace={"category": Category.USAGE.value, "__doc__": "The fast path's UsageRecordIn."},
+    tag=Category.USAGE.value,
+    kw_only=True,
+)
+
+
+class FastErrorReportIn(_FastRecord, tag=Category.ERROR.value):
+    category: ClassVar[str] = Category.ERROR.value
+    pool: _text(FQDN, min_length=1)
+    user_id: _text(NAME, min_length=1)
+    message_direction: _FastMessageDirection
+    conversation_state: _text(SHORT, min_length=1)
+    error_code: _text(NAME, min_length=1)
+    conversation_thread_id: _text(THREAD_ID) = ""
+    error_log: _text(ERROR_LOG) = ""
+    # The models' common case only (a dotted IPv4 address as sent); any other address is theirs to judge.
+    ip_address: _text(SHORT, pattern=_FAST_IPV4) | None = None
+    sip_uri: _text(FQDN) | None = None
+    os_name: _text(SHORT) = ""
+    crash: bool = False
+
+    @property
+    def windows_crash(self) -> bool:
+        return self.crash and self.os_name.strip().casefold() == "windows"
+
+
 FAST_RECORD_MODELS = (FastCensusRecordIn, FastUsageRecordIn, FastErrorReportIn)
-_FastOrRaw = Annotated[
-    Annotated[FastRecordIn, Field(discriminator="category")] | Any, Field(union_mode="left_to_right")
-]
 
 
-class _FastEnvelope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _FastEnvelope(msgspec.Struct, forbid_unknown_fields=True):
+    records: list[msgspec.Raw]
 
-    records: list[_FastOrRaw] = Field(max_length=MAX_RECORDS)
+
+_ENVELOPE_DECODER = msgspec.json.Decoder(_FastEnvelope)
+_RECORD_DECODER = msgspec.json.Decoder(FastCensusRecordIn | FastUsageRecordIn | FastErrorReportIn)
 
 
 def parse_batch(body: bytes) -> list | None:
-    """The records of a request body in one pass: each a validated record (FastRecordIn) or, when it is
-    not valid, its parsed JSON (for `validate_record`). None when the body must take the careful path."""
+    """The records of a request body: each a validated record (FAST_RECORD_MODELS) or, when the fast
+    path does not take it, its parsed JSON (for `validate_record`). None when the body must take the
+    careful path."""
     try:
-        return _FastEnvelope.model_validate_json(body).records
-    except ValidationError:
+        raws = _ENVELOPE_DECODER.decode(body).records
+    except msgspec.MsgspecError:
         return None
+    if len(raws) > MAX_RECORDS:
+        return None
+    records: list = []
+    decode = _RECORD_DECODER.decode
+    for raw in raws:
+        try:
+            records.append(decode(raw))
+        except msgspec.MsgspecError:
+            records.append(None)
+    if _NUL_ESCAPE in body:  # rare: only then is each record's own text searched for NUL
+        for index, raw in enumerate(raws):
+            if _NUL_ESCAPE in bytes(raw):
+                records[index] = None
+    _complete(records)
+    for index, record in enumerate(records):
+        if record is None:
+            text = bytes(raws[index])
+            if text.count(b"[") + text.count(b"{") > _FALLBACK_MAX_BRACKETS:
+                return None
+            try:
+                records[index] = json.loads(text.decode("utf-8"))
+            except (ValueError, RecursionError):
+                return None
+    return records
+
+
+def _complete(records: list) -> None:
+    """Give each fast record its id (UUID), timestamp (UTC) and day, or replace it by None where the
+    models would not take it as it is: an id or a timestamp they refuse or would read otherwise, a
+    timestamp ahead of the clock, a federation partner that is not a domain name."""
+    fast = [record for record in records if record is not None]
+    # msgspec reads a UUID's canonical and 32-digit spellings, in any case, as pydantic does, and no other.
+    ids = _convert_each([record.id_as_sent for record in fast], UUID)
+    timestamps = _convert_each(_fast_timestamps([record.timestamp_as_sent for record in fast]), dt.datetime)
+    # Once per batch: a record the fast path takes is not ahead of the clock of any later check.
+    latest = dt.datetime.now(dt.UTC) + MAX_FUTURE
+    refused = set()
+    for record, record_id, parsed in zip(fast, ids, timestamps, strict=True):
+        timestamp = parsed
+        if timestamp is not None and timestamp.tzinfo is not dt.UTC:
+            try:
+                timestamp = timestamp.astimezone(dt.UTC)
+            except OverflowError:
+                timestamp = None
+        if (
+            record_id is None
+            or timestamp is None
+            or timestamp > latest
+            or (record.category == Category.USAGE and not _valid_partner(record.federation_partner))
+        ):
+            refused.add(id(record))
+            continue
+        record.id = record_id
+        record.timestamp = timestamp
+        record.day = timestamp.date()
+    if refused:
+        records[:] = [None if id(record) in refused else record for record in records]
+
+
+def _fast_timestamps(values: list[str]) -> list[str | None]:
+    """The timestamps the fast path may convert, None for any other: all of them in one match where
+    they all qualify (the common case), else one by one."""
+    joined = "\n".join(values)
+    if joined.count("\n") == len(values) - 1 and _FAST_TIMESTAMPS_RE.fullmatch(joined):
+        return values
+    return [value if _FAST_TIMESTAMP_RE.fullmatch(value) else None for value in values]
+
+
+def _convert_each(values: list[str | None], to: type) -> list:
+    """msgspec's conversion of strings to `to` (UUID, datetime), None for each that fails or is None."""
+    try:
+        return msgspec.convert(values, list[to])
+    except msgspec.ValidationError:
+        converted = []
+        for value in values:
+            try:
+                converted.append(None if value is None else msgspec.convert(value, to))
+            except msgspec.ValidationError:
+                converted.append(None)
+        return converted
 
 
 # The responses. Views answer with these models (`json_response`), so what is sent is what the OpenAPI
@@ -375,22 +542,45 @@ class CountsResponse(BaseModel):
     )
 
 
-def batch_response(*, results: list[dict], errors: list[tuple[str, str]]) -> BatchResponse:
-    """The answer to a batch: the outcomes tallied, one result per record, field errors if any.
+@dataclass(frozen=True)
+class BatchAnswer:
+    """The answer to a batch: one result per record, as a dict of RecordResult's fields (a reason only
+    where there is one), and the field errors if any. The view sends `json()` as it is; `response()` is the
+    same answer as a BatchResponse, for callers that read it.
 
-    A result is a dict of RecordResult's fields (a reason only where there is one): pydantic-core builds
-    the models from them in one pass, and what a dict leaves out stays out of the JSON."""
-    tally = collections.Counter(result["status"] for result in results)
-    fields = {
-        "accepted": tally[Outcome.ACCEPTED],
-        "dropped": tally[Outcome.DROPPED],
-        "rejected": tally[Outcome.REJECTED],
-        "duplicates": tally[Outcome.DUPLICATE],
-        "results": results,
-    }
-    if errors:
-        fields["errors"] = [{"pointer": pointer, "detail": detail} for pointer, detail in errors]
-    return BatchResponse.model_validate(fields)
+    `json()` writes with msgspec, what `response()` would write with pydantic, byte for byte
+    (tests/telemetry/test_response_shapes.py): building a thousand result models costs more than the rest
+    of the answer."""
+
+    results: list[dict]
+    errors: list[tuple[str, str]]
+
+    def fields(self) -> dict:
+        tally = collections.Counter(result["status"] for result in self.results)
+        fields = {
+            "accepted": tally[Outcome.ACCEPTED],
+            "dropped": tally[Outcome.DROPPED],
+            "rejected": tally[Outcome.REJECTED],
+            "duplicates": tally[Outcome.DUPLICATE],
+            "results": self.results,
+        }
+        if self.errors:
+            fields["errors"] = [{"pointer": pointer, "detail": detail} for pointer, detail in self.errors]
+        return fields
+
+    def response(self) -> BatchResponse:
+        return BatchResponse.model_validate(self.fields())
+
+    def json(self) -> bytes:
+        return _ANSWER_ENCODER.encode(self.fields())
+
+
+_ANSWER_ENCODER = msgspec.json.Encoder()
+
+
+def batch_response(*, results: list[dict], errors: list[tuple[str, str]]) -> BatchResponse:
+    """The answer to a batch as a BatchResponse (see BatchAnswer)."""
+    return BatchAnswer(results=results, errors=errors).response()
 
 
 # Validation of one record -------------------------------------------------------------------------
@@ -463,8 +653,8 @@ def reject(*, raw: object, index: int, problems: list[tuple[tuple, str]]) -> Rej
             reason=reason,
             errors=errors,
             category=raw.category,
-            client=raw.client.value,
-            day=raw.timestamp.date(),
+            client=raw.client,
+            day=raw.day,
         )
     if isinstance(raw, dict):
         category = raw.get("category")

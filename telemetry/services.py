@@ -5,11 +5,14 @@ It reads the facts the decision needs in a constant number of queries, asks `tel
 about every valid record, and stores the batch all-or-nothing in one transaction.
 """
 
+import collections
 import datetime as dt
 import operator
+import os
 from dataclasses import dataclass, field
-from uuid import uuid4
+from uuid import UUID
 
+import msgspec
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -17,16 +20,29 @@ from telemetry.models import ErrorReport, utc_today
 from telemetry.names import fqdn_key
 from telemetry.partitions import ensure_batch_partitions
 from telemetry.policy import Decision, MeetingUxSetting, TenantPolicy, decide
-from telemetry.pseudonymize import current_key, hash_census_user_id, hash_sip_uri, truncate_ip, user_pseudonyms
-from telemetry.records import ERROR_LOG, NAME, SHORT, THREAD_ID, USAGE_COUNTER_NAMES, oldest_kept_day
+from telemetry.pseudonymize import BatchHasher, truncate_ip, user_pseudonyms
+from telemetry.records import (
+    ERROR_COLUMNS,
+    ERROR_LOG,
+    NAME,
+    SHORT,
+    TENANT_RECORD_COLUMNS,
+    THREAD_ID,
+    USAGE_COLUMNS,
+    USAGE_COUNTER_NAMES,
+    oldest_kept_day,
+)
 from telemetry.schemas import (
     FAST_RECORD_MODELS,
+    BatchAnswer,
     BatchResponse,
     CensusRecordIn,
     ErrorReportIn,
+    FastCensusRecordIn,
+    FastErrorReportIn,
+    FastUsageRecordIn,
     Rejection,
     UsageRecordIn,
-    batch_response,
     echo,
     reject,
     validate_record,
@@ -39,6 +55,7 @@ from telemetry.storage import (
     SCRUBBED,
     USAGE_SUMS,
     Counts,
+    array_literal,
     storage_for_connection,
 )
 from telemetry.vocabulary import INVALID_REASON, MEETING_CLIENTS, Category, DropReason, Outcome, scope_identity
@@ -54,21 +71,32 @@ from tenants.services import (
 )
 
 POOL_UNKNOWN = "is not a pool of this tenant"
+# Plain strings, read once: the hot path compares and stores them per record, and an enum member's value
+# is a Python property.
+CENSUS, USAGE, ERROR = Category.CENSUS.value, Category.USAGE.value, Category.ERROR.value
+_EXPIRED = DropReason.EXPIRED
+ACCEPTED, DROPPED, REJECTED, DUPLICATE = (
+    Outcome.ACCEPTED.value,
+    Outcome.DROPPED.value,
+    Outcome.REJECTED.value,
+    Outcome.DUPLICATE.value,
+)
 _MEETING_CLIENTS = frozenset(client.value for client in MEETING_CLIENTS)
 _FAST_TYPES = frozenset(FAST_RECORD_MODELS)
 
 
 @dataclass(slots=True)
 class _Candidate:
-    """A valid record of the batch, waiting for its decision and its receipt."""
+    """A valid record of the batch, waiting for its decision and its receipt. Made positionally, once per
+    record: keyword arguments cost three times as much."""
 
     index: int
-    record: CensusRecordIn | UsageRecordIn | ErrorReportIn
+    record: FastCensusRecordIn | FastUsageRecordIn | FastErrorReportIn | CensusRecordIn | UsageRecordIn | ErrorReportIn
     echo_id: str | None
     day: dt.date
-    client: str  # the record's client as stored (its value: read once, not per use)
-    pool: Pool | None = None
-    pool_id: int | None = None
+    client: str  # the record's client as stored: a plain string (an enum's value is read in Python)
+    pool: Pool | None
+    pool_id: int | None
     # An error report's user: the pseudonym stored (current key) and every one an opt-in may be kept under.
     user_hash: str = ""
     user_pseudonyms: tuple[str, ...] = ()
@@ -82,6 +110,7 @@ class _Batch:
     candidates: list[_Candidate]
     errors: list[tuple[str, str]]
     counts: Counts
+    hasher: BatchHasher  # the batch's pseudonyms, each identifier hashed once
 
 
 @dataclass
@@ -114,52 +143,44 @@ def _validate(*, tenant: Tenant, records: list) -> _Batch:
     ]
     # Each pool name as sent, to its pool (None: not one of the tenant's): one look-up per distinct spelling.
     pool_of: dict[str, Pool | None] = {
-        item.pool: None for item in validated if type(item) is not Rejection and item.category != Category.CENSUS
+        item.pool: None for item in validated if type(item) is not Rejection and item.category != CENSUS
     }
     if pool_of:
         # Pools are never deleted, so they can be read before the transaction.
         keys = {fqdn_key(name) for name in pool_of}
         pools = {p.fqdn: p for p in Pool.objects.filter(tenant=tenant, fqdn__in=keys).select_related("site")}
         pool_of = {name: pools.get(fqdn_key(name)) for name in pool_of}
-    pseudonyms: dict[str, tuple[str, ...]] = {}  # hashed once per distinct user ID of the batch
-    batch = _Batch(outcomes=[], candidates=[], errors=[], counts=Counts())
+    hasher = BatchHasher(tenant_id=tenant.pk)
+    batch = _Batch(outcomes=[], candidates=[], errors=[], counts=Counts(), hasher=hasher)
     outcomes, candidates = batch.outcomes, batch.candidates
     seen: set[int] = set()
     for index, validated_item in enumerate(validated):
         item, pool = validated_item, None
-        if type(item) is not Rejection and item.category != Category.CENSUS:
+        kind = type(item)
+        if kind is not Rejection and item.category != CENSUS:
             pool = pool_of[item.pool]
             if pool is None:
                 item = reject(raw=records[index], index=index, problems=[(("pool",), POOL_UNKNOWN)])
-        if type(item) is Rejection:
+                kind = Rejection
+        if kind is Rejection:
             batch.errors.extend(item.errors)
-            outcomes.append({"id": item.id, "status": Outcome.REJECTED, "reason": item.reason})
-            batch.counts.add(
-                LEDGER, (item.day or arrival_day, item.category, item.client, Outcome.REJECTED, INVALID_REASON)
-            )
+            outcomes.append({"id": item.id, "status": REJECTED, "reason": item.reason})
+            batch.counts.add(LEDGER, (item.day or arrival_day, item.category, item.client, REJECTED, INVALID_REASON))
             continue
-        raw = records[index]
-        echo_id = echo(raw.id_as_sent if raw is item else raw.get("id"))
-        day = item.timestamp.date()
-        if item.id.int in seen:  # the UUID's int: a UUID hashes in Python, an int in C
-            outcomes.append({"id": echo_id, "status": Outcome.DUPLICATE})
-            batch.counts.add(LEDGER, (day, item.category, item.client.value, Outcome.DUPLICATE, ""))
+        if kind in _FAST_TYPES:
+            # A fast record's id is a UUID as msgspec reads one: 32 or 36 ASCII characters, as echo() keeps them.
+            echo_id, day, client = item.id_as_sent, item.day, item.client
+        else:
+            echo_id, day, client = echo(records[index].get("id")), item.timestamp.date(), item.client.value
+        record_key = item.id.int  # a UUID hashes in Python, its int in C
+        if record_key in seen:
+            outcomes.append({"id": echo_id, "status": DUPLICATE})
+            batch.counts.add(LEDGER, (day, item.category, client, DUPLICATE, ""))
             continue
-        seen.add(item.id.int)
-        candidate = _Candidate(
-            index=index,
-            record=item,
-            echo_id=echo_id,
-            day=day,
-            client=item.client.value,
-            pool=pool,
-            pool_id=pool.id if pool is not None else None,
-        )
-        if item.category == Category.ERROR:
-            hashes = pseudonyms.get(item.user_id)
-            if hashes is None:
-                hashes = pseudonyms[item.user_id] = tuple(user_pseudonyms(item.user_id, tenant_id=tenant.pk))
-            candidate.user_pseudonyms = hashes
+        seen.add(record_key)
+        candidate = _Candidate(index, item, echo_id, day, client, pool, pool.id if pool is not None else None)
+        if item.category == ERROR:
+            candidate.user_pseudonyms = hashes = hasher.user_pseudonyms(item.user_id)
             candidate.user_hash = hashes[0]
         candidates.append(candidate)
         outcomes.append(candidate)
@@ -186,7 +207,8 @@ def _read_facts_postgresql(
         "site": Site._meta.db_table,
         "pool": Pool._meta.db_table,
     }
-    # The names of our own tables and columns; the values travel as parameters.
+    # The names of our own tables and columns; the values travel as parameters. The subqueries name the
+    # tenant as a parameter, not as t.id: Citus refuses a correlated subquery beside a reference table.
     sql = (
         f"SELECT {', '.join(f't.{column}' for column in _TENANT_FACTS)}, "  # noqa: S608
         f"ARRAY(SELECT u.user_hash FROM {tables['end_user']} u WHERE u.tenant_id = %s "
@@ -197,7 +219,7 @@ def _read_facts_postgresql(
         f"WHERE c.tenant_id = %s) END FROM {tables['tenant']} t WHERE t.id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant_id, user_hashes, with_configurations, tenant_id, tenant_id])
+        cursor.execute(sql, [tenant_id, array_literal(user_hashes), with_configurations, tenant_id, tenant_id])
         *values, opted_in, configurations = cursor.fetchone()
     return (
         dict(zip(_TENANT_FACTS, values, strict=True)),
@@ -261,13 +283,17 @@ def _decide(candidate: _Candidate, facts: _Facts) -> Decision:
     """policy.decide on the facts of one record: asked once per distinct set of facts in the batch (the
     decision is a pure function of them), so a batch of a thousand records asks it a few dozen times."""
     record = candidate.record
+    category = record.category
     meeting_pool = candidate.pool if candidate.client in _MEETING_CLIENTS else None  # census has no pool
-    opted_in = not facts.opted_in.isdisjoint(candidate.user_pseudonyms) if candidate.user_pseudonyms else False
-    windows_crash = record.category == Category.ERROR and record.windows_crash
-    expired = candidate.day < facts.oldest_kept[record.category]
+    if category == ERROR:
+        opted_in = not facts.opted_in.isdisjoint(candidate.user_pseudonyms)
+        windows_crash = record.windows_crash
+    else:
+        opted_in = windows_crash = False
+    expired = candidate.day < facts.oldest_kept[category]
     # Plain strings and ints: enum members and models hash in Python.
     key = (
-        record.category,
+        category,
         candidate.client,
         candidate.pool_id if meeting_pool is not None else None,
         opted_in,
@@ -277,8 +303,8 @@ def _decide(candidate: _Candidate, facts: _Facts) -> Decision:
     decision = facts.decisions.get(key)
     if decision is None:
         decision = facts.decisions[key] = decide(
-            category=record.category,
-            client=record.client,
+            category=category,
+            client=candidate.client,
             tenant_policy=facts.policy,
             meeting_ux=facts.meeting_ux_of(meeting_pool) if meeting_pool is not None else None,
             user_opted_in=opted_in,
@@ -288,24 +314,31 @@ def _decide(candidate: _Candidate, facts: _Facts) -> Decision:
     return decision
 
 
-class _Pseudonymizer:
-    """The stored form of accepted records: identifiers hashed (once per distinct value of the batch),
-    IP addresses cut to their network, free text scrubbed; what it adds to the count tables."""
+def _random_uuids(count: int) -> list[UUID]:
+    """`count` random UUIDs, as uuid4() makes them (version 4, RFC 4122 variant), in a few calls into C
+    rather than a Python constructor each."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes(byte & 0x0F | 0x40 for byte in raw[6::16])
+    raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])
+    text = raw.hex()
+    return msgspec.convert([text[start : start + 32] for start in range(0, len(text), 32)], list[UUID])
 
-    def __init__(self, *, tenant_id: int, counts: Counts):
+
+class _Pseudonymizer:
+    """The stored form of accepted records: identifiers hashed (once per distinct value of the batch), IP
+    addresses cut to their network, free text scrubbed, a census row's own random id."""
+
+    def __init__(self, *, tenant_id: int, hasher: BatchHasher, census_rows: int):
         self.tenant_id = tenant_id
-        self.counts = counts
-        self.census_hashes: dict[str, str] = {}
-        self.sip_hashes: dict[str, str] = {}
-        self.key = current_key()  # read once per batch, not per hash
+        self.hasher = hasher
+        self.partners: dict[str, str] = {}
+        self.census_ids = iter(_random_uuids(census_rows))
+        self.scrubbed: dict[dt.date, int] = {}  # per day, the replacements that scrubbing made
 
     def census_row(self, candidate: _Candidate) -> tuple:
         record = candidate.record
-        census_hash = self.census_hashes.get(record.user_id)
-        if census_hash is None:
-            census_hash = self.census_hashes[record.user_id] = hash_census_user_id(record.user_id, key=self.key)
         return (
-            uuid4(),
+            next(self.census_ids),
             candidate.day,
             record.timestamp,
             candidate.client,
@@ -314,23 +347,31 @@ class _Pseudonymizer:
             record.os_name,
             record.os_version,
             record.user_language,
-            census_hash,
+            self.hasher.census_user_id(record.user_id),
             record.device_id,
             record.sign_in_attempts,
             record.sign_in_failures,
         )
 
     def usage_row(self, candidate: _Candidate) -> tuple:
-        record, day = candidate.record, candidate.day
-        counters = _usage_values(record)
-        partner = fqdn_key(record.federation_partner)
-        self.counts.add(USAGE_SUMS, (candidate.pool_id, day), (1, *counters))
-        if partner:
-            self.counts.add(FEDERATION_PARTNERS, (day, partner))
-        return (*self._head(candidate), *counters, partner)
+        record = candidate.record
+        partner = self.partners.get(record.federation_partner)
+        if partner is None:
+            partner = self.partners[record.federation_partner] = fqdn_key(record.federation_partner)
+        # TENANT_RECORD_COLUMNS (telemetry/records.py), then the usage columns.
+        return (
+            self.tenant_id,
+            candidate.pool_id,
+            record.id,
+            candidate.day,
+            record.timestamp,
+            candidate.client,
+            *_usage_values(record),
+            partner,
+        )
 
     def error_row(self, candidate: _Candidate) -> tuple:
-        record, day = candidate.record, candidate.day
+        record = candidate.record
         texts, replaced = scrub_texts(
             [record.conversation_state, record.conversation_thread_id, record.error_code, record.error_log],
             tenant_id=self.tenant_id,
@@ -342,43 +383,61 @@ class _Pseudonymizer:
         state, thread_id, error_code, error_log = (
             text[:limit] for text, limit in zip(texts, (SHORT, THREAD_ID, NAME, ERROR_LOG), strict=True)
         )
-        self.counts.add(ERROR_CODES, (day, error_code))
         if replaced:
-            self.counts.add(SCRUBBED, (day,), (replaced,))
+            self.scrubbed[candidate.day] = self.scrubbed.get(candidate.day, 0) + replaced
+        direction = record.message_direction
+        # TENANT_RECORD_COLUMNS (telemetry/records.py), then the error report's columns.
         return (
-            *self._head(candidate),
+            self.tenant_id,
+            candidate.pool_id,
+            record.id,
+            candidate.day,
+            record.timestamp,
+            candidate.client,
             candidate.user_hash,
-            record.message_direction.value,
+            direction if type(direction) is str else direction.value,
             state,
             thread_id,
             error_code,
             error_log,
             truncate_ip(record.ip_address) if record.ip_address else "",
-            self._sip_hash(record.sip_uri) if record.sip_uri else "",
+            self.hasher.sip_uri(record.sip_uri) if record.sip_uri else "",
             record.os_name,
             record.crash,
         )
-
-    def _head(self, candidate: _Candidate) -> tuple:
-        # TENANT_RECORD_COLUMNS (telemetry/records.py).
-        record = candidate.record
-        return (self.tenant_id, candidate.pool_id, record.id, candidate.day, record.timestamp, candidate.client)
-
-    def _sip_hash(self, sip_uri: str) -> str:
-        sip_hash = self.sip_hashes.get(sip_uri)
-        if sip_hash is None:
-            sip_hash = self.sip_hashes[sip_uri] = hash_sip_uri(sip_uri, tenant_id=self.tenant_id, key=self.key)
-        return sip_hash
 
 
 # A usage record's counters, in the order of USAGE_COUNTER_NAMES.
 _usage_values = operator.attrgetter(*USAGE_COUNTER_NAMES)
 
-_ROW_BUILDERS = {
-    Category.CENSUS: _Pseudonymizer.census_row,
-    Category.USAGE: _Pseudonymizer.usage_row,
-    Category.ERROR: _Pseudonymizer.error_row,
-}
+# Where the count tables' keys and values sit in a stored row (telemetry/records.py, the columns).
+_DAY = TENANT_RECORD_COLUMNS.index("day")
+_POOL_ID = TENANT_RECORD_COLUMNS.index("pool_id")
+_USAGE_COUNTERS = slice(USAGE_COLUMNS.index(USAGE_COUNTER_NAMES[0]), USAGE_COLUMNS.index(USAGE_COUNTER_NAMES[-1]) + 1)
+_PARTNER = USAGE_COLUMNS.index("federation_partner")
+_ERROR_CODE = ERROR_COLUMNS.index("error_code")
+
+
+def _count_rows(*, counts: Counts, rows: dict[str, list[tuple]], scrubbed: dict[dt.date, int]) -> None:
+    """What the stored rows add to the count tables: read from the rows, once per key, not per record."""
+    usage_rows: dict[tuple, list[tuple]] = {}
+    for row in rows[USAGE]:
+        key = (row[_POOL_ID], row[_DAY])
+        group = usage_rows.get(key)
+        if group is None:
+            usage_rows[key] = [row[_USAGE_COUNTERS]]
+        else:
+            group.append(row[_USAGE_COUNTERS])
+    for key, group in usage_rows.items():
+        counts.add(USAGE_SUMS, key, (len(group), *map(sum, zip(*group, strict=True))))
+    # collections.Counter counts an iterable in C.
+    partners = collections.Counter((row[_DAY], row[_PARTNER]) for row in rows[USAGE] if row[_PARTNER])
+    for key, records in partners.items():
+        counts.add(FEDERATION_PARTNERS, key, (records,))
+    for key, records in collections.Counter((row[_DAY], row[_ERROR_CODE]) for row in rows[ERROR]).items():
+        counts.add(ERROR_CODES, key, (records,))
+    for day, replaced in scrubbed.items():
+        counts.add(SCRUBBED, (day,), (replaced,))
 
 
 def _store(*, tenant: Tenant, batch: _Batch, facts: _Facts) -> None:
@@ -387,33 +446,41 @@ def _store(*, tenant: Tenant, batch: _Batch, facts: _Facts) -> None:
     Only records that policy allows and whose id is new are pseudonymized: the cost of a dropped or
     duplicate record is its validation."""
     storage = storage_for_connection()
-    decisions = [_decide(candidate, facts) for candidate in batch.candidates]
+    candidates = batch.candidates
+    decisions = [_decide(candidate, facts) for candidate in candidates]
     # Receipts are keyed by the record's day; an expired record gets none (sent again, it is expired
     # again, and its day's partition may be gone).
-    expired = {c.record.id for c, d in zip(batch.candidates, decisions, strict=True) if d.reason is DropReason.EXPIRED}
-    new_ids = expired | storage.claim(
-        tenant_id=tenant.pk, keys=[(c.record.id, c.day) for c in batch.candidates if c.record.id not in expired]
+    keys = [(c.record.id, c.day) for c, d in zip(candidates, decisions, strict=True) if d.reason is not _EXPIRED]
+    claimed = storage.claim(tenant_id=tenant.pk, keys=keys)
+    # Usually every id is new (a batch holds each once): then none needs looking up.
+    new_ids = None
+    if len(claimed) < len(keys):
+        new_ids = {c.record.id.int for c, d in zip(candidates, decisions, strict=True) if d.reason is _EXPIRED}
+        new_ids.update(record_id.int for record_id in claimed)
+    rows: dict[str, list[tuple]] = {CENSUS: [], USAGE: [], ERROR: []}
+    pseudonymizer = _Pseudonymizer(
+        tenant_id=tenant.pk, hasher=batch.hasher, census_rows=sum(1 for c in candidates if c.record.category == CENSUS)
     )
-    rows: dict[str, list[tuple]] = {category: [] for category in Category}
-    pseudonymizer = _Pseudonymizer(tenant_id=tenant.pk, counts=batch.counts)
+    build = {CENSUS: pseudonymizer.census_row, USAGE: pseudonymizer.usage_row, ERROR: pseudonymizer.error_row}
     outcomes = batch.outcomes
-    ledger: dict[tuple, int] = {}  # summed here, added to the counts once per key
-    for candidate, decision in zip(batch.candidates, decisions, strict=True):
+    ledger = []  # per candidate its ledger key, counted once per key below
+    for candidate, decision in zip(candidates, decisions, strict=True):
         record = candidate.record
-        if record.id not in new_ids:
-            outcome, reason = Outcome.DUPLICATE, ""
+        category = record.category
+        if new_ids is not None and record.id.int not in new_ids:
+            outcome, reason = DUPLICATE, ""
             outcomes[candidate.index] = {"id": candidate.echo_id, "status": outcome}
         elif decision.stored:
-            outcome, reason = Outcome.ACCEPTED, ""
-            rows[record.category].append(_ROW_BUILDERS[record.category](pseudonymizer, candidate))
+            outcome, reason = ACCEPTED, ""
+            rows[category].append(build[category](candidate))
             outcomes[candidate.index] = {"id": candidate.echo_id, "status": outcome}
         else:
-            outcome, reason = Outcome.DROPPED, decision.reason.value
+            outcome, reason = DROPPED, decision.reason.value
             outcomes[candidate.index] = {"id": candidate.echo_id, "status": outcome, "reason": reason}
-        key = (candidate.day, record.category, candidate.client, outcome, reason)
-        ledger[key] = ledger.get(key, 0) + 1
-    for key, records in ledger.items():
+        ledger.append((candidate.day, category, candidate.client, outcome, reason))
+    for key, records in collections.Counter(ledger).items():
         batch.counts.add(LEDGER, key, (records,))
+    _count_rows(counts=batch.counts, rows=rows, scrubbed=pseudonymizer.scrubbed)
     storage.insert(rows=rows)
     storage.add_counts(tenant_id=tenant.pk, counts=batch.counts)
 
@@ -430,15 +497,20 @@ def ingest_batch(*, tenant: Tenant, records: list) -> BatchResponse:
     under the policy in force when the batch commits. Census rows are written to the staging table,
     from which the maintenance moves them (telemetry/maintenance.py, census unlinkability).
     """
+    return ingest_batch_answer(tenant=tenant, records=records).response()
+
+
+def ingest_batch_answer(*, tenant: Tenant, records: list) -> BatchAnswer:
+    """ingest_batch, answered as the API sends it (BatchAnswer.json()), without a model per result."""
     records = list(records)
     batch = _validate(tenant=tenant, records=records)
     # Each day's partition (PostgreSQL) before the transaction: DDL inside it would hold the tables' locks.
-    ensure_batch_partitions(tenant=tenant, records=[(c.record.category, c.day) for c in batch.candidates])
+    ensure_batch_partitions(tenant=tenant, records={(c.record.category, c.day) for c in batch.candidates})
     with transaction.atomic():
         policy_lock(tenant_id=tenant.pk, shared=True)
         facts = _gather_facts(tenant=tenant, batch=batch)
         _store(tenant=tenant, batch=batch, facts=facts)
-    return batch_response(results=batch.outcomes, errors=batch.errors)
+    return BatchAnswer(results=batch.outcomes, errors=batch.errors)
 
 
 # --- A user's data: erasure on request, and the opt-in their client sets (lifecycle.md, "Erasure").

@@ -3,6 +3,7 @@ the ASCII normalization of identifiers, and free text scrubbed only where it cou
 
 import ipaddress
 import unicodedata
+import uuid
 from unittest import mock
 
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from telemetry import pseudonymize, scrub
 from telemetry.pseudonymize import embedded_ipv4, normalize_user_id, truncate_ip
+from telemetry.services import _random_uuids
 
 
 def general_truncation(address: str) -> str:
@@ -104,3 +106,10 @@ def test_scrubbing_only_where_a_text_could_hold_something_misses_nothing(text, u
         everywhere = scrub.scrub_texts([text], tenant_id=7, user_id=user_id or None)
 
     assert shortcut == everywhere
+
+
+def test_census_ids_made_in_bulk_are_random_version_4_uuids():
+    ids = _random_uuids(500)
+
+    assert len(set(ids)) == 500
+    assert {(value.version, value.variant) for value in ids} == {(4, uuid.RFC_4122)}

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from telemetry.pseudonymize import (
+    BatchHasher,
     hash_census_user_id,
     hash_sip_uri,
     hash_user_id,
@@ -170,3 +171,28 @@ def test_mask_pseudonym():
     assert mask_pseudonym(pseudonym) == pseudonym_hash(pseudonym)[:8] + "…"
     assert pseudonym.split(":")[0] not in mask_pseudonym(pseudonym)
     assert mask_pseudonym("") == ""
+
+
+@pytest.mark.parametrize("key", ["", "k", "x" * 64, "y" * 65, "z" * 300, "ключ"])
+@pytest.mark.parametrize("value", ["", "amosmarble", "É" * 200])
+def test_the_prepared_hmac_equals_the_standard_one_for_any_key_length(settings, key, value):
+    settings.TELEMETRY_HASH_KEY = key
+
+    assert hash_census_user_id(value) == independent_hmac(b"census-user-id\x00", value.casefold(), key, None)
+    assert hash_user_id(value, tenant_id=TENANT) == independent_hmac(b"user-id\x00", value.casefold(), key)
+
+
+def test_a_batch_hasher_gives_the_pseudonyms_of_the_functions_for_its_tenant_only(settings):
+    settings.TELEMETRY_HASH_KEY = "the-new-key"
+    settings.TELEMETRY_PREVIOUS_HASH_KEYS = [KEY]
+    hasher = BatchHasher(tenant_id=TENANT)
+
+    for _ in range(2):  # the second time from its memory
+        assert hasher.user_pseudonyms(" AmosMarble ") == tuple(user_pseudonyms("amosmarble", tenant_id=TENANT))
+        assert hasher.sip_uri("SIP:Amos@Contoso.com") == hash_sip_uri("amos@contoso.com", tenant_id=TENANT)
+        assert hasher.census_user_id("E296D735") == hash_census_user_id("e296d735")
+    assert len(hasher.user_pseudonyms("amosmarble")) == 2
+    assert (
+        hasher.user_pseudonyms("amosmarble")[0] != BatchHasher(tenant_id=OTHER_TENANT).user_pseudonyms("amosmarble")[0]
+    )
+    assert hasher.sip_uri("amos@contoso.com") != BatchHasher(tenant_id=OTHER_TENANT).sip_uri("amos@contoso.com")

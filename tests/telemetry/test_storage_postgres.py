@@ -72,7 +72,7 @@ def test_a_database_error_inside_copy_answers_503_and_keeps_nothing(
 
 
 @pytest.mark.django_db
-def test_two_batches_in_one_transaction_do_not_share_the_staging_table(contoso, contoso_pool, fabrikam, fabrikam_pool):
+def test_two_batches_in_one_transaction_claim_each_their_own_receipts(contoso, contoso_pool, fabrikam, fabrikam_pool):
     shared = census()
     with transaction.atomic():
         ingest_batch(tenant=contoso, records=[shared])
