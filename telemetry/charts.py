@@ -33,6 +33,8 @@ PLOT_WIDTH = WIDTH - LEFT - RIGHT
 PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 # ISO dates are about 66 pixels wide: eight of them fit under the plot with room between.
 MAX_X_LABELS = 8
+# The least room between two day labels on the time axis.
+X_LABEL_GAP = 12
 MAX_TICK_STEPS = 5
 # Width of one character of a chart text (11px bold, dashboard.css), generously rounded up.
 CHAR_WIDTH = 7.2
@@ -169,14 +171,18 @@ def _value_axis(frame: _Frame, axis: list[int]) -> list[str]:
 def _day_axis(days: list[date], frame: _Frame) -> list[str]:
     band = _band(days)
     parts = ['<g class="chart-axes" aria-hidden="true">']
-    every = max(1, -(-len(days) // MAX_X_LABELS))
-    for index, day in enumerate(days):
+    labels = [day_label(day) for day in days]
+    # As many labels as fit side by side: eight ISO dates, fewer of a language's longer dates (Chinese).
+    widest = max(map(_legend_text_width, labels), default=0)
+    fitting = max(2, min(MAX_X_LABELS, PLOT_WIDTH // (widest + X_LABEL_GAP)))
+    every = max(1, -(-len(days) // fitting))
+    for index, label in enumerate(labels):
         if index % every:
             continue
         x = LEFT + band * (index + 0.5)
         parts.append(
             f'<text class="chart-tick" x="{_fmt(x)}" y="{_fmt(frame.bottom + 16)}" text-anchor="middle">'
-            f"{escape(day_label(day))}</text>"
+            f"{escape(label)}</text>"
         )
     parts.append("</g>")
     return parts

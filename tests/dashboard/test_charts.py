@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 import pytest
+from django.utils import translation
 
 from telemetry import charts
 
@@ -158,3 +159,23 @@ def test_day_labels_use_the_pages_date_format():
     days = [text.text for text in svg.iter(f"{SVG}text") if text.get("class") == "chart-tick" and "-" in text.text]
     assert days[0] == "2026-10-23"
     assert len(days) <= charts.MAX_X_LABELS
+
+
+def test_day_labels_of_a_longer_date_format_are_fewer_and_never_touch():
+    # Chinese dates ("2026年10月23日") are wider than ISO ones: eight of them would run into each other.
+    with translation.override("zh-hans"):
+        svg = _chart(DAYS, [])
+    ticks = [
+        (float(text.get("x")), text.text)
+        for text in svg.iter(f"{SVG}text")
+        if text.get("class") == "chart-tick" and "年" in text.text
+    ]
+    assert 2 <= len(ticks) < charts.MAX_X_LABELS
+    for (x, label), (next_x, _) in itertools.pairwise(ticks):
+        assert next_x - x >= charts._legend_text_width(label) + charts.X_LABEL_GAP / 2
+
+
+def test_iso_day_labels_keep_eight_to_a_chart():
+    svg = _chart([DAYS[0] + timedelta(days=offset) for offset in range(32)], [])
+    days = [text.text for text in svg.iter(f"{SVG}text") if text.get("class") == "chart-tick" and "-" in text.text]
+    assert len(days) == charts.MAX_X_LABELS
