@@ -14,8 +14,9 @@ It prints, per batch:
   connection's server process, /proc/<pid>/stat), and their wall-clock time;
 - the same for the physical limit measured in the same run (before and after, averaged): the same rows
   COPYed by psycopg 3 into plain tables with the record tables' columns, a uuid key and no index;
-- the process's CPU split by phase (a second pass over other batches, with a timer around each
-  phase's function; self time, so the phases add up to the whole; the timers cost a little);
+- the CPU split by phase, this process's and the backend's (a second pass over other batches, with a
+  timer around each phase's function; self time, so the phases add up to the whole; the timers cost
+  a little; the backend's from /proc/<pid>/schedstat, to the nanosecond; a line per COPYed table);
 - with --profile, cProfile's top functions of a third pass (by their own CPU time).
 
 Figures are printed, never asserted: the machine is shared and noisy, so read the ratios.
@@ -70,6 +71,7 @@ PHASES = [
     ("  count rows", "telemetry.services", "_count_rows"),
     ("receipt claim", "telemetry.storage", "PostgresStorage.claim"),
     ("COPY records", "telemetry.storage", "PostgresStorage.insert"),
+    ("  COPY {table}", "telemetry.storage", "copy_rows"),  # one line per table
     ("count upserts", "telemetry.storage", "PostgresStorage.add_counts"),
     ("response body", "telemetry.schemas", "BatchAnswer.json"),
     ("response body", "telemetry.services", "batch_response"),
@@ -81,26 +83,56 @@ PHASES = [
 ]
 
 
-class PhaseTimers:
-    """Self time per phase: a stack of running timers, each pausing its caller's."""
+# Phases run once per record, which touch no database.
+PER_RECORD = {
+    "  hash user ids",
+    "  census rows",
+    "  usage rows",
+    "  error rows",
+    "    scrub",
+    "    hash SIP / census ids",
+    "    truncate IP",
+}
 
-    def __init__(self):
+
+class PhaseTimers:
+    """Self time per phase, of this process and of the PostgreSQL backend serving it: a stack of
+    running timers, each pausing its caller's."""
+
+    def __init__(self, backend_pid: int):
+        self.backend_pid = backend_pid
         self.seconds: dict[str, float] = {}
-        self.stack: list[list] = []  # [label, started, children's seconds]
+        self.backend_seconds: dict[str, float] = {}
+        self.stack: list[list] = []  # [label, started, children's seconds, backend started, children's]
 
     def wrap(self, label: str, function):
+        if label in PER_RECORD:
+            # Called per record, and never on the database: its backend time is not read (the read
+            # would cost this process more than the function).
+            def backend_clock():
+                return 0.0
+        else:
+
+            def backend_clock():
+                return backend_cpu_precise(self.backend_pid)
+
         @functools.wraps(function)
         def timed(*args, **kwargs):
-            frame = [label, time.process_time(), 0.0]
+            name = label.format(table=args[1]) if "{table}" in label else label
+            frame = [name, time.process_time(), 0.0, backend_clock(), 0.0]
             self.stack.append(frame)
             try:
                 return function(*args, **kwargs)
             finally:
+                backend = backend_clock() - frame[3]
                 elapsed = time.process_time() - frame[1]
                 self.stack.pop()
-                self.seconds[label] = self.seconds.get(label, 0.0) + elapsed - frame[2]
+                name = frame[0]
+                self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - frame[2]
+                self.backend_seconds[name] = self.backend_seconds.get(name, 0.0) + backend - frame[4]
                 if self.stack:
                     self.stack[-1][2] += elapsed
+                    self.stack[-1][4] += backend
 
         timed.__wrapped_phase__ = True
         return timed
@@ -149,6 +181,13 @@ def uninstall(undo: list) -> None:
 def backend_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_precise(pid: int) -> float:
+    """A process's CPU time to the nanosecond (/proc/<pid>/schedstat: time on a CPU), where /proc's
+    stat counts clock ticks (10 ms): fine enough to split a backend's CPU by phase."""
+    with open(f"/proc/{pid}/schedstat") as schedstat:
+        return int(schedstat.read().split(maxsplit=1)[0]) / 1e9
 
 
 def django_backend_pid() -> int:
@@ -260,25 +299,46 @@ def ms(seconds: float) -> str:
 
 
 def print_phases(key: str, bodies: list[bytes]) -> None:
-    """The timed pass: CPU per batch by phase, self time."""
-    timers = PhaseTimers()
+    """The timed pass: CPU per batch by phase, self time, of this process and of its backend."""
+    pid = django_backend_pid()
+    timers = PhaseTimers(pid)
     undo = install_timers(timers)
-    started = time.process_time()
+    started, backend_started = time.process_time(), backend_cpu_precise(pid)
     try:
         for body in bodies:
             post(key, body)
     finally:
         uninstall(undo)
     total = (time.process_time() - started) / len(bodies)
-    print(f"\nthis process's CPU per batch by phase (self time; timed pass {ms(total).strip()} per batch):")
-    accounted = 0.0
+    backend_total = (backend_cpu_precise(pid) - backend_started) / len(bodies)
+    print(
+        f"\nCPU per batch by phase (self time; timed pass {ms(total).strip()} this process, "
+        f"{ms(backend_total).strip()} PostgreSQL):"
+    )
+    print(f"  {'':44} {'process':>9}        {'PostgreSQL':>9}")
+    accounted = backend_accounted = 0.0
+    labels = []
     for label in dict.fromkeys(label for label, _, _ in PHASES):
+        if "{table}" in label:  # one line per table, in the order they were met
+            prefix = label.split("{table}")[0]
+            labels += [name for name in timers.seconds if name.startswith(prefix) and name not in labels]
+        else:
+            labels.append(label)
+    for label in labels:
         if label in timers.seconds:
             seconds = timers.seconds[label] / len(bodies)
+            backend = timers.backend_seconds[label] / len(bodies)
             accounted += seconds
-            print(f"  {label:44} {ms(seconds)}  {100 * seconds / total:4.0f}%")
-    rest = total - accounted
-    print(f"  {'outside the application (this loop)':44} {ms(rest)}  {100 * rest / total:4.0f}%")
+            backend_accounted += backend
+            print(
+                f"  {label:44} {ms(seconds)}  {100 * seconds / total:4.0f}%  {ms(backend)}  "
+                f"{100 * backend / backend_total:4.0f}%"
+            )
+    rest, backend_rest = total - accounted, backend_total - backend_accounted
+    print(
+        f"  {'outside the application (this loop)':44} {ms(rest)}  {100 * rest / total:4.0f}%  "
+        f"{ms(backend_rest)}  {100 * backend_rest / backend_total:4.0f}%"
+    )
 
 
 def main() -> None:

@@ -266,8 +266,9 @@ class RecordReceipt(DayPartitioned):
     class Meta:
         verbose_name = _("record receipt")
         verbose_name_plural = _("record receipts")
-        # Ingestion's claim (INSERT ... ON CONFLICT on this key); it also serves the maintenance's
-        # delete of a tenant's receipts from a day shared with tenants who keep it.
+        # Ingestion's claim (a COPY this key checks; INSERT ... ON CONFLICT on it when some keys are
+        # taken); it also serves the maintenance's delete of a tenant's receipts from a day shared
+        # with tenants who keep it.
         constraints = [
             models.UniqueConstraint(fields=["tenant", "day", "record_id"], name="receipt_unique_per_tenant_day")
         ]

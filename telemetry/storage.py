@@ -1,20 +1,22 @@
 """How one batch reaches the database: receipts, records and counts, inside the caller's transaction.
 
-Two paths with identical results. PostgreSQL takes psycopg 3 COPY and INSERT ... ON CONFLICT, because
-ingestion is the hot path and because the receipt claim must hold under concurrent identical batches.
+Two paths with identical results. PostgreSQL takes psycopg 3 COPY (receipts in a savepoint, with INSERT
+... ON CONFLICT when some keys are taken) and INSERT ... ON CONFLICT for the counts, because ingestion
+is the hot path and because the receipt claim must hold under concurrent identical batches.
 Any other database (SQLite for a local run) takes the ORM.
 
 Every method runs inside the transaction the caller opened; an error of the database surfaces as
 Django's DatabaseError and the caller's rollback leaves nothing of the batch behind.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
 import psycopg
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 
 from telemetry.models import (
@@ -135,23 +137,45 @@ class PostgresStorage:
         if not keys:
             return []
         connection.ensure_connection()
-        # A server-side binding cursor (Django's binds on the client): the keys travel as two arrays
-        # that the server unnests, with no staging table to fill, empty and truncate at each commit;
-        # a third of the claim's server CPU. Each array is one text literal (array_literal): psycopg's
-        # adaptation of a list costs the worker several times more, element by element in Python.
-        # One constant text, so psycopg prepares it.
+        # In index order (the unique key is (tenant, day, record id); PostgreSQL orders uuids as their
+        # 128-bit numbers), so that two batches lock the same keys in the same order and never deadlock.
+        ordered = sorted(keys, key=_receipt_order)
+        # Usually every key is new: the receipts are COPYed in a savepoint, at about half the server
+        # CPU of INSERT ... ON CONFLICT, whose speculative insertion costs a second index probe per
+        # row (benchmarks/hot_path.py, "receipt claim"). A key taken already, or by a concurrent batch
+        # (the COPY waits for its commit), fails the COPY: back to the savepoint, and the claim that
+        # skips taken keys decides which are this batch's. Each receipt goes to the partition of its
+        # record's day (PostgreSQL), where its unique key is checked in that day's small index.
+        try:
+            with transaction.atomic(), connection.wrap_database_errors, self._cursor() as cursor:
+                copy_rows(
+                    cursor,
+                    RecordReceipt._meta.db_table,
+                    ("tenant_id", "record_id", "day"),
+                    [(tenant_id, record_id, day) for record_id, day in ordered],
+                    types=("int8", "uuid", "date"),
+                )
+            return [record_id for record_id, _ in ordered]
+        except DatabaseError:
+            # A taken key: PostgreSQL says unique_violation; Citus relays a worker's as an internal
+            # error (XX000). Any other failure of the COPY meets the claim below again, and raises.
+            return self._claim_skipping_taken(tenant_id=tenant_id, ordered=ordered)
+
+    def _claim_skipping_taken(self, *, tenant_id: int, ordered: Sequence[tuple[UUID, date]]) -> list[UUID]:
+        """The claim when some keys are taken (a batch sent again): one INSERT ... ON CONFLICT DO
+        NOTHING RETURNING, which answers the keys it inserted. A server-side binding cursor (Django's
+        binds on the client): the keys travel as two arrays that the server unnests, each one text
+        literal (array_literal): psycopg's adaptation of a list costs the worker several times more,
+        element by element in Python. One constant text, so psycopg prepares it."""
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            # Each receipt goes to the partition of its record's day (PostgreSQL), where its unique
-            # key is checked in that day's small index; in index order, so that two batches lock the
-            # same keys in the same order.
             cursor.execute(
                 f"INSERT INTO {RecordReceipt._meta.db_table} (tenant_id, record_id, day) "  # noqa: S608
                 "SELECT %b, record_id, day FROM unnest(%b::uuid[], %b::date[]) AS k (record_id, day) "
                 "ORDER BY day, record_id ON CONFLICT (tenant_id, day, record_id) DO NOTHING RETURNING record_id",
                 (
                     tenant_id,
-                    array_literal([record_id for record_id, _ in keys]),
-                    array_literal([day for _, day in keys]),
+                    array_literal([record_id for record_id, _ in ordered]),
+                    array_literal([day for _, day in ordered]),
                 ),
             )
             # A list: each key is claimed once, and a UUID hashes in Python.
@@ -164,7 +188,10 @@ class PostgresStorage:
                     copy_rows(cursor, model._meta.db_table, columns, rows[category], types=column_types(model, columns))
 
     def add_counts(self, *, tenant_id: int, counts: Counts) -> None:
-        with connection.wrap_database_errors, self._cursor() as cursor:
+        connection.ensure_connection()
+        # A server-side binding cursor: each table's statement text is constant, so psycopg prepares
+        # it after a few batches and the server stops planning it.
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             for table in COUNT_TABLES:
                 upsert(
                     cursor,
@@ -184,13 +211,15 @@ _PSYCOPG_TYPE_NAMES = {
 }
 
 
-def column_types(model, columns: Sequence[str]) -> list[str]:
-    """The PostgreSQL type of each column, as psycopg's binary COPY wants them declared."""
+@functools.cache
+def column_types(model, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The PostgreSQL type of each column, as psycopg's binary COPY wants them declared (worked out
+    once per process: asking Django's fields costs a batch about half a millisecond each time)."""
     types = []
     for column in columns:
         db_type = model._meta.get_field(column).db_type(connection).split("(")[0]
         types.append(_PSYCOPG_TYPE_NAMES.get(db_type, db_type))
-    return types
+    return tuple(types)
 
 
 def copy_rows(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple], *, types: Sequence[str]) -> None:
@@ -252,6 +281,11 @@ def _array_element(value) -> str:
     if isinstance(value, int | date) and not isinstance(value, bool):
         return str(value)  # a date's str() is its ISO form
     raise TypeError(f"no array element for {type(value).__name__}")
+
+
+def _receipt_order(key: tuple[UUID, date]) -> tuple[date, int]:
+    record_id, day = key
+    return day, record_id.int
 
 
 def storage_for_connection() -> OrmStorage | PostgresStorage:

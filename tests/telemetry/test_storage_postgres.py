@@ -1,5 +1,6 @@
 """PostgreSQL ingestion: COPY, the receipt claim under concurrent identical batches, real database errors."""
 
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,6 +45,54 @@ def test_the_same_batch_sent_concurrently_is_stored_exactly_once(contoso, contos
         assert rows[(DAY, category, "desktop", "accepted", "")] == 50
         assert rows[(DAY, category, "desktop", "duplicate", "")] == 50 * (THREADS - 1)
     assert UsageDailySum.objects.get(tenant=contoso).records == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_sharing_some_records_sent_concurrently_store_each_record_once(contoso, contoso_pool, contoso_key):
+    # Each batch's receipts are COPYed first; a batch that meets a key another one holds waits for it,
+    # fails its COPY at its commit, and claims again skipping the taken keys.
+    shared = [usage() for _ in range(30)]
+    batches = [[*shared, *(usage() for _ in range(20))] for _ in range(THREADS)]
+    for seed, batch in enumerate(batches):
+        random.Random(seed).shuffle(batch)  # the keys in another order in each batch
+    start = threading.Barrier(THREADS)
+
+    def send(batch):
+        try:
+            start.wait()
+            return post_batch(Client(), contoso_key, batch).json()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        answers = list(pool.map(send, batches))
+
+    assert sum(answer["accepted"] for answer in answers) == 30 + 20 * THREADS
+    assert sum(answer["duplicates"] for answer in answers) == 30 * (THREADS - 1)
+    assert UsageRecord.objects.count() == RecordReceipt.objects.count() == 30 + 20 * THREADS
+
+
+@pytest.mark.django_db
+def test_only_a_batch_holding_taken_ids_claims_them_one_by_one(client, monkeypatch, contoso, contoso_pool, contoso_key):
+    slow_claims = []
+    original = storage.PostgresStorage._claim_skipping_taken
+
+    def spy(self, **kwargs):
+        slow_claims.append(len(kwargs["ordered"]))
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(storage.PostgresStorage, "_claim_skipping_taken", spy)
+    services.end_user_set_error_reporting(tenant=contoso, user_id="amosmarble", opted_in=True)
+    sent = [usage(), error(), census()]
+
+    first = post_batch(client, contoso_key, sent).json()
+    assert (first["accepted"], slow_claims) == (3, [])
+    again = post_batch(client, contoso_key, [*sent, usage()]).json()
+
+    assert (again["accepted"], again["duplicates"], slow_claims) == (1, 3, [4])
+    assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate", "duplicate", "accepted"]
+    assert RecordReceipt.objects.filter(tenant=contoso).count() == 4
+    assert (UsageRecord.objects.count(), ErrorReport.objects.count(), stored_census().count()) == (2, 1, 1)
 
 
 @pytest.mark.django_db
