@@ -20,21 +20,27 @@ pytestmark = pytest.mark.postgres
 THREADS = 6
 
 
+def send_at_once(key: str, batches: list[list[dict]]) -> list[dict]:
+    """Each batch posted by a thread of its own, all released together; their answers, in order."""
+    start = threading.Barrier(len(batches))
+
+    def send(batch):
+        try:
+            start.wait()
+            return post_batch(Client(), key, batch).json()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        return list(pool.map(send, batches))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_same_batch_sent_concurrently_is_stored_exactly_once(contoso, contoso_pool, contoso_key):
     services.end_user_set_error_reporting(tenant=contoso, user_id="amosmarble", opted_in=True)
     batch = [census() for _ in range(50)] + [usage() for _ in range(50)] + [error() for _ in range(50)]
-    start = threading.Barrier(THREADS)
 
-    def send(_):
-        try:
-            start.wait()
-            return post_batch(Client(), contoso_key, batch).json()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        answers = list(pool.map(send, range(THREADS)))
+    answers = send_at_once(contoso_key, [batch] * THREADS)
 
     assert sum(answer["accepted"] for answer in answers) == 150
     assert sum(answer["duplicates"] for answer in answers) == 150 * (THREADS - 1)
@@ -55,17 +61,8 @@ def test_batches_sharing_some_records_sent_concurrently_store_each_record_once(c
     batches = [[*shared, *(usage() for _ in range(20))] for _ in range(THREADS)]
     for seed, batch in enumerate(batches):
         random.Random(seed).shuffle(batch)  # the keys in another order in each batch
-    start = threading.Barrier(THREADS)
 
-    def send(batch):
-        try:
-            start.wait()
-            return post_batch(Client(), contoso_key, batch).json()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        answers = list(pool.map(send, batches))
+    answers = send_at_once(contoso_key, batches)
 
     assert sum(answer["accepted"] for answer in answers) == 30 + 20 * THREADS
     assert sum(answer["duplicates"] for answer in answers) == 30 * (THREADS - 1)
