@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import CompositePrimaryKey, QuerySet
 
 from telemetry.models import (
     CensusDailySum,
@@ -244,6 +244,9 @@ class _Days(_Chunks):
         self.table = model._meta.db_table
         self.kept = kept
         self.by_tenant = None not in kept
+        # What finds a row in one partition: its id, or a receipt's record id (its key is the tenant,
+        # the day and the record id, and a partition holds one day).
+        self.row_key = "record_id" if isinstance(model._meta.pk, CompositePrimaryKey) else model._meta.pk.column
 
     def purge(self, *, action: str, progress: PurgeProgress | None) -> Purged:
         if not self.kept:
@@ -297,14 +300,17 @@ class _Days(_Chunks):
 
     def delete_chunk(self, item) -> tuple[int, set]:
         partition, tenant_ids = item
+        key = self.row_key
         with transaction.atomic(), connection.cursor() as cursor:
-            # = ANY(ARRAY(...)) reads the chunk's ids once and deletes them through the partition's
-            # primary key; the chunk is found by the tenant's index of that partition.
+            # = ANY(ARRAY(...)) reads the chunk's keys once and deletes them through the partition's
+            # primary key (the day bounds a receipt's key: the partition's one day); the chunk is found
+            # by the tenant's index of that partition.
             cursor.execute(
-                f'WITH deleted AS (DELETE FROM "{partition}" WHERE id = ANY(ARRAY('  # noqa: S608
-                f'SELECT id FROM "{partition}" WHERE tenant_id = ANY(%s::bigint[]) LIMIT %s)) RETURNING tenant_id) '
+                f'WITH deleted AS (DELETE FROM "{partition}" WHERE tenant_id = ANY(%s::bigint[]) '  # noqa: S608
+                f"AND day = %s AND {key} = ANY(ARRAY("
+                f'SELECT {key} FROM "{partition}" WHERE tenant_id = ANY(%s::bigint[]) LIMIT %s)) RETURNING tenant_id) '
                 "SELECT tenant_id, count(*) FROM deleted GROUP BY tenant_id",
-                [tenant_ids, PURGE_CHUNK_ROWS],
+                [tenant_ids, _day_of(partition), tenant_ids, PURGE_CHUNK_ROWS],
             )
             counted = dict(cursor.fetchall())
         return sum(counted.values()), set(counted)

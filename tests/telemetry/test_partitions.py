@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections
+from django.db.models.expressions import RawSQL
 from django.test import Client
 
 from telemetry import partitions
@@ -50,11 +51,8 @@ def partitions_of(table: str) -> dict[dt.date, Partition]:
 
 def partition_of_row(model, **filters) -> str:
     """The partition a row is stored in (tableoid)."""
-    table = model._meta.db_table
-    pk = model.objects.filter(**filters).values_list("pk", flat=True).get()
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT tableoid::regclass::text FROM "{table}" WHERE id = %s', [pk])  # noqa: S608
-        return cursor.fetchone()[0]
+    found = model.objects.filter(**filters).annotate(partition=RawSQL("tableoid::regclass::text", []))
+    return found.values_list("partition", flat=True).get()
 
 
 def drop_days(*days: dt.date) -> None:
