@@ -96,6 +96,13 @@ def test_seed_demo_generates_passwords_shown_once():
     assert "shown only once" in output
 
 
+@pytest.mark.django_db
+def test_seed_demo_says_where_the_demo_is_served():
+    output = _seed("--days", "1", "--password", PASSWORD, "--url", "http://127.0.0.1:8765/")
+    assert "Sign in at http://127.0.0.1:8765/admin/ (dashboard: http://127.0.0.1:8765/portal/dashboard/)" in output
+    assert ":8000" not in output
+
+
 def test_seed_demo_refuses_a_database_that_is_not_empty(contoso):
     before = AuditLogEntry.objects.count()
     with pytest.raises(CommandError, match=re.escape(NOT_EMPTY)):

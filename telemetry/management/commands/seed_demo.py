@@ -153,8 +153,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password", default="", help="Password of the demo sign-ins (default: generated and printed once)."
         )
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000",
+            help="Where the portal will be served, for the closing lines (default http://127.0.0.1:8000).",
+        )
 
-    def handle(self, *args, days: int, seed: int, password: str, **options):
+    def handle(self, *args, days: int, seed: int, password: str, url: str, **options):
         if days < 1 or days > 366:
             raise CommandError("--days must be between 1 and 366.")
         if self._database_has_data():
@@ -211,7 +216,7 @@ class Command(BaseCommand):
                 f"Contoso turned usage data collection off on {off_day} and on again on {on_day} (see the dashboard)."
             )
         self.stdout.write(
-            "\nSign in at http://127.0.0.1:8000/admin/ (dashboard: http://127.0.0.1:8000/portal/dashboard/)\n"
+            f"\nSign in at {url.rstrip('/')}/admin/ (dashboard: {url.rstrip('/')}/portal/dashboard/)\n"
             f"  tenant admin of contoso: {ADMIN_USERNAME} / {admin_password}\n"
             f"  support staff:           {SUPPORT_USERNAME} / {support_password}\n"
             + ("" if password else "These passwords are shown only once.\n")
