@@ -8,7 +8,8 @@ Each phase runs in a process of its own and creates (drops first) its database (
 default postgres://postgres@127.0.0.1:5432/portal_bench_ingest), migrates it, makes a tenant with
 pools and a key through the services (and 20 filler tenants), pre-fills the record tables to the
 phase's size by SQL, starts `gunicorn portal.wsgi`, and posts realistic mixed batches (census, usage
-and error reports from several clients; some dropped by policy, a few rejected) over loopback. Halfway
+and error reports from several clients; some dropped by policy, a few rejected; dated at random over
+the last 7 days, or `--days N`: the last N, `--days 1` today only) over loopback. Halfway
 through the posting it runs the maintenance (`maintain_telemetry`, which purges the expired days).
 `--prefill N` runs the empty database first, then N rows, and prints the figures at size as ratios to
 the empty database's, measured in the same invocation.
@@ -467,10 +468,12 @@ def make_record(rng: random.Random, day: dt.date) -> dict:
     }
 
 
-def make_batches(count: int) -> list[list[dict]]:
+def make_batches(count: int, *, days: int = 7) -> list[list[dict]]:
+    """`count` batches whose records are dated at random over the last `days` days, today included."""
     rng = random.Random(7)
     today = dt.datetime.now(dt.UTC).date()
-    return [[make_record(rng, today - dt.timedelta(days=rng.randrange(7))) for _ in range(BATCH)] for _ in range(count)]
+    dates = [today - dt.timedelta(days=back) for back in range(days)]
+    return [[make_record(rng, rng.choice(dates)) for _ in range(BATCH)] for _ in range(count)]
 
 
 def free_port() -> int:
@@ -1009,7 +1012,7 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
     from django.db import connection
 
     connection.close()  # the benchmark's own connection is not ingestion's: closed before measuring
-    batches = make_batches(args.batches)
+    batches = make_batches(args.batches, days=args.days)
     bodies = [json.dumps({"records": batch}).encode() for batch in batches]
 
     # The references are measured before and after the end-to-end run and averaged, so that a change
@@ -1235,6 +1238,14 @@ def main() -> None:
         "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers (default 2 x CPUs + 1)"
     )
     parser.add_argument("--threads", type=int, default=0, help="client threads (default 2 x workers)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=7,
+        choices=range(1, 8),
+        metavar="1-7",
+        help="the posted records are dated over the last N days, today included (default 7; 1: today only)",
+    )
     parser.add_argument("--orm-batches", type=int, default=3, help="batches saved row by row (default 3; 0: none)")
     parser.add_argument(
         "--prefill",
@@ -1266,11 +1277,14 @@ def main() -> None:
     sizes = [int(size.replace("_", "")) for size in args.prefill.split(",")]
     sizes = [0, *(size for size in sizes if size)]
     print(f"database {DATABASE_URL}; {os.cpu_count()} CPUs; {args.workers} gunicorn workers; {args.threads} threads")
-    print(f"phases: {', '.join(f'{size:,}' for size in sizes)} existing records; {args.batches} batches of {BATCH}")
+    print(
+        f"phases: {', '.join(f'{size:,}' for size in sizes)} existing records; {args.batches} batches of {BATCH}, "
+        + ("records dated today" if args.days == 1 else f"records dated over the last {args.days} days")
+    )
     phases, failed = [], False
     passed = [
         *("--batches", str(args.batches), "--seconds", str(args.seconds), "--workers", str(args.workers)),
-        *("--threads", str(args.threads), "--orm-batches", str(args.orm_batches)),
+        *("--threads", str(args.threads), "--orm-batches", str(args.orm_batches), "--days", str(args.days)),
         *("--quiet-seconds", str(args.quiet_seconds), "--fill-connections", str(args.fill_connections)),
         *(["--reuse"] if args.reuse else []),
     ]
