@@ -183,7 +183,8 @@ def _ensure(wanted: dict[str, set[dt.date]]) -> set[dt.date]:
     short transaction of its own, never in the caller's: outside a transaction on this connection,
     inside one (a caller's atomic block) on a separate connection, as DDL in the caller's transaction
     would hold the parent's lock until it commits. Two processes making the same day: the loser's
-    CREATE fails, it reads pg_inherits again, finds the day and goes on. Does nothing on SQLite.
+    CREATE fails, it reads pg_inherits again, finds the day, makes those of its tables the other did
+    not (a batch makes only the tables it writes), and goes on. Does nothing on SQLite.
     """
     wanted = {table: days for table, days in wanted.items() if days}
     if not wanted or not is_partitioned():
@@ -210,30 +211,36 @@ def _create_days(missing: dict[dt.date, list[str]], *, known: dict[str, set[dt.d
         with wrapper.wrap_database_errors:
             raw = wrapper.connection
             index_definitions: dict[str, list[tuple[str, str]]] = {}
-            for day, tables in sorted(missing.items()):
-                try:
-                    with raw.transaction(), raw.cursor() as cursor:
-                        # Never wait long: on a separate connection, the lock may be the caller's own.
-                        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                        for table in tables:
-                            if table not in index_definitions:
-                                index_definitions[table] = _parent_indexes(cursor, table)
-                            _create_partition(cursor, table, day, index_definitions[table])
-                except Exception as error:
-                    # Another process may have made it meanwhile (duplicate table, already a partition).
-                    found = _refresh(partitioned_tables())
-                    if all(day in found[table] for table in tables):
-                        known = found
-                        continue
-                    if separate and getattr(error, "sqlstate", None) == "55P03":
-                        # The lock is the caller's own: its transaction altered the parent (a test, a
-                        # shell's atomic block). The day is made in that transaction, and not
-                        # remembered, as it may yet roll back.
-                        _create_in_callers_transaction(day, tables)
-                        continue
-                    raise
-                for table in tables:
-                    known[table].add(day)
+            for day, day_tables in sorted(missing.items()):
+                tables = day_tables
+                while tables:
+                    try:
+                        with raw.transaction(), raw.cursor() as cursor:
+                            # Never wait long: on a separate connection, the lock may be the caller's own.
+                            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                            for table in tables:
+                                if table not in index_definitions:
+                                    index_definitions[table] = _parent_indexes(cursor, table)
+                                _create_partition(cursor, table, day, index_definitions[table])
+                    except Exception as error:
+                        # Another process may have made some of them meanwhile (duplicate table,
+                        # already a partition), perhaps not all: a batch makes only the tables it
+                        # writes. Those still missing are made again, as long as others make progress.
+                        found = _refresh(partitioned_tables())
+                        still_missing = [table for table in tables if day not in found[table]]
+                        if len(still_missing) < len(tables):
+                            known, tables = found, still_missing
+                            continue
+                        if separate and getattr(error, "sqlstate", None) == "55P03":
+                            # The lock is the caller's own: its transaction altered the parent (a test, a
+                            # shell's atomic block). The day is made in that transaction, and not
+                            # remembered, as it may yet roll back.
+                            _create_in_callers_transaction(day, tables)
+                            break
+                        raise
+                    for table in tables:
+                        known[table].add(day)
+                    break
     finally:
         if separate:
             wrapper.close()

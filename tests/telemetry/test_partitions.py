@@ -277,6 +277,35 @@ def test_two_processes_making_the_same_day_both_go_on_and_make_it_once():
     drop_days(day)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_process_that_lost_a_race_for_one_table_of_a_day_still_makes_the_others(monkeypatch):
+    """Two batches of the same day write different tables (one has an error report, the other not):
+    the one that loses the receipts' partition to the other must still make the error reports'."""
+    day = days_ago(500)
+    drop_days(day)
+    receipts, errors = RecordReceipt._meta.db_table, ErrorReport._meta.db_table
+    ensure_day_partitions({day}, tables=[receipts])  # the other process, first
+    refresh = partitions._refresh
+    looked = []
+
+    def stale_first_look(tables):
+        """This process's first look at pg_inherits came just before the other's commit."""
+        found = refresh(tables)
+        if not looked:
+            looked.append(True)
+            found[receipts] = found[receipts] - {day}
+        return found
+
+    monkeypatch.setattr(partitions, "_refresh", stale_first_look)
+    partitions._known.clear()
+
+    assert ensure_day_partitions({day}, tables=[receipts, errors]) == {day}
+    assert day in partitions_of(receipts)
+    assert day in partitions_of(errors)
+    drop_days(day)
+
+
 # --- PostgreSQL: the maintenance's partition upkeep ------------------------------------------------------
 
 
