@@ -1230,6 +1230,13 @@ def code_state() -> float:
     )
 
 
+def days_back(text: str) -> int:
+    """--days: 1 to FILLED_DAYS (the days the pre-fill fills, today included)."""
+    if not text.isdigit() or not 1 <= int(text) <= FILLED_DAYS:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to {FILLED_DAYS}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=300, help="batches of 1000 records to post (default 300)")
@@ -1240,11 +1247,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="client threads (default 2 x workers)")
     parser.add_argument(
         "--days",
-        type=int,
+        type=days_back,
         default=7,
-        choices=range(1, 8),
-        metavar="1-7",
-        help="the posted records are dated over the last N days, today included (default 7; 1: today only)",
+        metavar=f"1-{FILLED_DAYS}",
+        help="the posted records are dated over the last N days, today included, among the days the pre-fill "
+        "fills (default 7; 1: today only)",
     )
     parser.add_argument("--orm-batches", type=int, default=3, help="batches saved row by row (default 3; 0: none)")
     parser.add_argument(
