@@ -32,6 +32,7 @@ import io
 import json
 import os
 import random
+import re
 import secrets
 import socket
 import statistics
@@ -708,6 +709,70 @@ def wal_split(start_lsn: str, end_lsn: str) -> dict | None:
     return None
 
 
+FPW = re.compile(
+    r"rel \d+/(\d+)/(\d+) fork (\w+) blk \d+ \(FPW\); hole: offset: \d+, length: (\d+)(?:, compression saved: (\d+))?"
+)
+
+
+def fpi_by_table(start_lsn: str, end_lsn: str) -> dict[str, tuple[int, int]] | None:
+    """The full-page images between two positions, per table or index of this database: {name: (images,
+    bytes)}, a partition's counted under its partitioned table or index; the other databases' under
+    "(other databases)". pg_waldump lists every image with its relation; None when it cannot read the
+    WAL (as wal_split)."""
+    import shutil
+
+    import psycopg
+
+    try:
+        with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+            directory = connection.execute("SHOW data_directory").fetchone()[0]
+            major = int(connection.execute("SHOW server_version_num").fetchone()[0]) // 10000
+            (database,) = connection.execute(
+                "SELECT oid FROM pg_database WHERE datname = current_database()"
+            ).fetchone()
+    except psycopg.Error:
+        return None
+    waldump = shutil.which("pg_waldump") or f"/usr/lib/postgresql/{major}/bin/pg_waldump"
+    images: dict[tuple[int, int], list[int]] = {}
+    try:
+        with subprocess.Popen(
+            [waldump, "--fullpage", "--bkp-details", "-p", f"{directory}/pg_wal", "-s", start_lsn, "-e", end_lsn],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as dump:
+            for line in dump.stdout:
+                match = FPW.search(line)
+                if match:
+                    db, node, _fork, hole, saved = match.groups()
+                    key = (int(db), int(node)) if int(db) == database else (0, 0)
+                    counts = images.setdefault(key, [0, 0])
+                    counts[0] += 1
+                    counts[1] += 8192 - int(hole) - int(saved or 0)
+    except OSError:
+        return None
+    if not images:
+        return None
+    named: dict[str, tuple[int, int]] = {}
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        for (db, node), (count, size) in images.items():
+            name = "(other databases)"
+            if db:
+                (name,) = connection.execute(
+                    "SELECT coalesce(pg_partition_root(r)::text, r::text, 'relfilenode ' || %s::text) "
+                    "FROM pg_filenode_relation(0, %s) r",
+                    (node, node),
+                ).fetchone()
+            before = named.get(name, (0, 0))
+            named[name] = (before[0] + count, before[1] + size)
+    return named
+
+
+def wal_breakdown(start_lsn: str, end_lsn: str, *, by_table: bool) -> tuple[dict | None, dict | None]:
+    """wal_split, and fpi_by_table when asked for."""
+    return wal_split(start_lsn, end_lsn), fpi_by_table(start_lsn, end_lsn) if by_table else None
+
+
 def reserve_wal():
     """A connection holding a temporary physical replication slot that reserves the WAL from now on:
     a checkpoint during the phase (another database's DROP DATABASE forces one) would otherwise
@@ -1005,6 +1070,27 @@ def prepare_database(size: int, args: argparse.Namespace) -> tuple[str, dict | N
     return key, filled
 
 
+def phase_batches(args: argparse.Namespace) -> tuple[list[bytes], list[list[dict]], list[bytes]]:
+    """The warm-up's bodies, then the measured batches and their bodies."""
+    batches = make_batches(args.warmup + args.batches, days=args.days)
+    warmup, measured = batches[: args.warmup], batches[args.warmup :]
+    return (
+        [json.dumps({"records": batch}).encode() for batch in warmup],
+        measured,
+        [json.dumps({"records": batch}).encode() for batch in measured],
+    )
+
+
+def start_of_cycle(args: argparse.Namespace, port: int, key: str, warmup: list[bytes]) -> dict:
+    """A checkpoint and the other databases' WAL (checkpoint_and_listen), then the warm-up batches,
+    posted but not measured: with --warmup the phase measures the same work later in the checkpoint
+    cycle, when fewer of the pages it writes are written for the first time since the checkpoint."""
+    background = checkpoint_and_listen(args.quiet_seconds)
+    if warmup:
+        post_all(port, key, warmup, args.threads, 3600, halfway=threading.Event())
+    return background
+
+
 def run_phase(size: int, args: argparse.Namespace) -> dict:
     """One measured phase on a fresh database pre-filled with `size` records; prints its block and
     returns its figures."""
@@ -1012,8 +1098,7 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
     from django.db import connection
 
     connection.close()  # the benchmark's own connection is not ingestion's: closed before measuring
-    batches = make_batches(args.batches, days=args.days)
-    bodies = [json.dumps({"records": batch}).encode() for batch in batches]
+    warmup, batches, bodies = phase_batches(args)
 
     # The references are measured before and after the end-to-end run and averaged, so that a change
     # in the machine's load during the run does not favour either side.
@@ -1024,7 +1109,7 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
     server = start_gunicorn(port, args.workers)
     sampler = MemorySampler(server.pid)
     sampler.start()
-    background = checkpoint_and_listen(args.quiet_seconds)
+    background = start_of_cycle(args, port, key, warmup)
     halfway = threading.Event()
     maintenance = Maintenance(trigger=halfway)
     postgres = PostgresSampler()
@@ -1046,7 +1131,7 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
         database_cpu = postgres.stop()
         wal_after = wal_position()
         wal = wal_written(wal_before, wal_after)
-        split = wal_split(wal_before["lsn"], wal_after["lsn"])
+        split, by_table = wal_breakdown(wal_before["lsn"], wal_after["lsn"], by_table=args.fpi_by_table)
         if reservation is not None:
             reservation.close()
     finally:
@@ -1083,6 +1168,7 @@ def run_phase(size: int, args: argparse.Namespace) -> dict:
         "background_wal_per_s": background["lsn_bytes"] / background["seconds"],
         "run_wal_per_s": wal["lsn_bytes"] / wal["seconds"],
         "failures": len(failures),
+        "fpi_by_table": {name: (n / per_batch, b / per_batch) for name, (n, b) in (by_table or {}).items()},
         **maintenance_figures(maintenance, latencies),
     }
 
@@ -1157,6 +1243,12 @@ def print_phase(f: dict) -> None:
             f"WAL per batch by pg_waldump: records {f['wal_record_bytes'] / 2**20:.2f} MiB, full-page images "
             f"{f['wal_fpi_bytes'] / 2**20:.2f} MiB (the images: 8 KiB less the page's hole per page first written "
             "since the checkpoint, so their share falls as a phase runs longer after it)"
+        )
+    if f.get("fpi_by_table"):
+        ranked = sorted(f["fpi_by_table"].items(), key=lambda item: -item[1][1])
+        print(
+            "full-page images per batch by table or index (images, KiB): "
+            + "; ".join(f"{name} {count:,.1f} ({size / 1024:,.0f})" for name, (count, size) in ranked[:12])
         )
     print(
         f"maintenance during ingestion (after {f['maintenance_after']} batches): {f['maintenance_s']:.2f} s in all, "
@@ -1270,6 +1362,20 @@ def main() -> None:
         help="keep each pre-filled database (named <database>_<size>) and reuse it when it was filled today: "
         "only the days the last run purged are filled again (the empty database is always made afresh)",
     )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="batches posted after each phase's checkpoint and before its measured batches, not measured "
+        "(default 0: the phase starts at the checkpoint, when every page first written costs a full-page "
+        "image; N: it measures the same work later in the checkpoint cycle)",
+    )
+    parser.add_argument(
+        "--fpi-by-table",
+        action="store_true",
+        help="also list each phase's full-page images per table and index, read from the WAL with pg_waldump "
+        "(which tables' pages cost them; adds about a minute per phase)",
+    )
     parser.add_argument("--phase", type=int, help=argparse.SUPPRESS)  # one phase, in a process of its own
     parser.add_argument("--results", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1287,6 +1393,7 @@ def main() -> None:
     print(
         f"phases: {', '.join(f'{size:,}' for size in sizes)} existing records; {args.batches} batches of {BATCH}, "
         + ("records dated today" if args.days == 1 else f"records dated over the last {args.days} days")
+        + (f"; measured after {args.warmup} warm-up batches past each checkpoint" if args.warmup else "")
     )
     phases, failed = [], False
     passed = [
@@ -1294,6 +1401,8 @@ def main() -> None:
         *("--threads", str(args.threads), "--orm-batches", str(args.orm_batches), "--days", str(args.days)),
         *("--quiet-seconds", str(args.quiet_seconds), "--fill-connections", str(args.fill_connections)),
         *(["--reuse"] if args.reuse else []),
+        *("--warmup", str(args.warmup)),
+        *(["--fpi-by-table"] if args.fpi_by_table else []),
     ]
     code = code_state()
     with tempfile.TemporaryDirectory() as directory:
