@@ -1087,11 +1087,20 @@ def phase_batches(args: argparse.Namespace) -> tuple[list[bytes], list[list[dict
 
 def start_of_cycle(args: argparse.Namespace, port: int, key: str, warmup: list[bytes]) -> dict:
     """A checkpoint and the other databases' WAL (checkpoint_and_listen), then the warm-up batches,
-    posted but not measured: with --warmup the phase measures the same work later in the checkpoint
-    cycle, when fewer of the pages it writes are written for the first time since the checkpoint."""
+    posted but not measured, and their census rows moved: with --warmup the phase measures the same
+    work later in the checkpoint cycle, when fewer of the pages it writes are written for the first
+    time since the checkpoint."""
     background = checkpoint_and_listen(args.quiet_seconds)
     if warmup:
+        from django.db import connection
+
+        from telemetry.maintenance import census_move_staged
+
         post_all(port, key, warmup, args.threads, 3600, halfway=threading.Event())
+        # The warm-up's census rows moved now, as the maintenance that runs every few minutes would
+        # have: the measured maintenance then moves what the measured batches staged, as without it.
+        census_move_staged()
+        connection.close()
     return background
 
 
