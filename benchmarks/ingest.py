@@ -1335,6 +1335,13 @@ def code_state() -> float:
     )
 
 
+def batch_count(text: str) -> int:
+    """--warmup: 0 or more batches."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("a number of batches, 0 or more")
+    return int(text)
+
+
 def days_back(text: str) -> int:
     """--days: 1 to FILLED_DAYS (the days the pre-fill fills, today included)."""
     if not text.isdigit() or not 1 <= int(text) <= FILLED_DAYS:
@@ -1377,7 +1384,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--warmup",
-        type=int,
+        type=batch_count,
         default=0,
         help="batches posted after each phase's checkpoint and before its measured batches, not measured "
         "(default 0: the phase starts at the checkpoint, when every page first written costs a full-page "
