@@ -755,7 +755,7 @@ def fpi_by_table(start_lsn: str, end_lsn: str) -> dict[str, tuple[int, int]] | N
                     counts[1] += 8192 - int(hole) - int(saved or 0)
     except OSError:
         return None
-    if not images:
+    if dump.returncode or not images:  # a segment missing (recycled), or a format this does not read
         return None
     named: dict[str, tuple[int, int]] = {}
     with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
@@ -1394,7 +1394,7 @@ def main() -> None:
         "--fpi-by-table",
         action="store_true",
         help="also list each phase's full-page images per table and index, read from the WAL with pg_waldump "
-        "(which tables' pages cost them; adds about a minute per phase)",
+        "(which tables' pages cost them; adds up to a minute per phase)",
     )
     parser.add_argument("--phase", type=int, help=argparse.SUPPRESS)  # one phase, in a process of its own
     parser.add_argument("--results", help=argparse.SUPPRESS)
