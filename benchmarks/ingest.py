@@ -679,11 +679,9 @@ def wal_written(before: dict, after: dict) -> dict:
     }
 
 
-def wal_split(start_lsn: str, end_lsn: str) -> dict | None:
-    """The WAL between two positions as pg_waldump --stats sums it: bytes of records and bytes of
-    full-page images (whose number depends on how many distinct pages were first written since the
-    last checkpoint, not on the work). Cluster-wide, like pg_stat_wal. None when pg_waldump cannot
-    read the server's WAL (not on this machine, not allowed, or recycled already)."""
+def waldump_command() -> list[str] | None:
+    """pg_waldump of the server's major version, reading the server's WAL directory; None when the
+    server cannot be asked (pg_waldump then fails on its own where the WAL is not readable here)."""
     import shutil
 
     import psycopg
@@ -694,10 +692,20 @@ def wal_split(start_lsn: str, end_lsn: str) -> dict | None:
             major = int(connection.execute("SHOW server_version_num").fetchone()[0]) // 10000
     except psycopg.Error:
         return None
-    waldump = shutil.which("pg_waldump") or f"/usr/lib/postgresql/{major}/bin/pg_waldump"
+    return [shutil.which("pg_waldump") or f"/usr/lib/postgresql/{major}/bin/pg_waldump", "-p", f"{directory}/pg_wal"]
+
+
+def wal_split(start_lsn: str, end_lsn: str) -> dict | None:
+    """The WAL between two positions as pg_waldump --stats sums it: bytes of records and bytes of
+    full-page images (whose number depends on how many distinct pages were first written since the
+    last checkpoint, not on the work). Cluster-wide, like pg_stat_wal. None when pg_waldump cannot
+    read the server's WAL (not on this machine, not allowed, or recycled already)."""
+    waldump = waldump_command()
+    if waldump is None:
+        return None
     try:
         completed = subprocess.run(
-            [waldump, "--stats", "-p", f"{directory}/pg_wal", "-s", start_lsn, "-e", end_lsn],
+            [*waldump, "--stats", "-s", start_lsn, "-e", end_lsn],
             capture_output=True,
             text=True,
             timeout=300,
@@ -723,24 +731,17 @@ def fpi_by_table(start_lsn: str, end_lsn: str) -> dict[str, tuple[int, int]] | N
     bytes)}, a partition's counted under its partitioned table or index; the other databases' under
     "(other databases)". pg_waldump lists every image with its relation; None when it cannot read the
     WAL (as wal_split)."""
-    import shutil
-
     import psycopg
 
-    try:
-        with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
-            directory = connection.execute("SHOW data_directory").fetchone()[0]
-            major = int(connection.execute("SHOW server_version_num").fetchone()[0]) // 10000
-            (database,) = connection.execute(
-                "SELECT oid FROM pg_database WHERE datname = current_database()"
-            ).fetchone()
-    except psycopg.Error:
+    waldump = waldump_command()
+    if waldump is None:
         return None
-    waldump = shutil.which("pg_waldump") or f"/usr/lib/postgresql/{major}/bin/pg_waldump"
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        (database,) = connection.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()
     images: dict[tuple[int, int], list[int]] = {}
     try:
         with subprocess.Popen(
-            [waldump, "--fullpage", "--bkp-details", "-p", f"{directory}/pg_wal", "-s", start_lsn, "-e", end_lsn],
+            [*waldump, "--fullpage", "--bkp-details", "-s", start_lsn, "-e", end_lsn],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
